@@ -1,0 +1,149 @@
+/**
+ * The storage layer of a job system for remote quantum hardware: a Deno and
+ * TypeScript re-implementation of sqooler's storage providers.
+ *
+ * A web API writes each user's job into a storage; the lab's worker takes the
+ * next job of its backend, runs it, and writes status and result back; the API
+ * reads them for the user. This module gives:
+ *
+ * - {@linkcode StorageAdapter}, with {@linkcode LocalAdapter} (the filesystem,
+ *   in sqooler's own layout, so that sqooler's Python tools can share the
+ *   folder) and {@linkcode MemoryAdapter} (for tests);
+ * - free functions that take an adapter: {@linkcode uploadJob},
+ *   {@linkcode getStatus}, {@linkcode getNextJobInQueue},
+ *   {@linkcode updateInDatabase}, {@linkcode recoverStaleJobs}, …;
+ * - zod schemas of sqooler's JSON records, with their TypeScript types.
+ *
+ * @example The whole flow: the API submits, a worker runs, the API reads
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   getNextJobInQueue, getResult, getStatus, MemoryAdapter, updateInDatabase,
+ *   uploadConfig, uploadJob, uploadStatus,
+ * } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter({ name: "mylab" });
+ * await uploadConfig(adapter, {
+ *   description: "One spin", version: "0.1.0", display_name: "spin", cold_atom_type: "spin",
+ *   gates: [], max_experiments: 1, max_shots: 10, simulator: true,
+ *   supported_instructions: ["measure"], num_wires: 1, wire_order: "linear", num_species: 1,
+ * });
+ *
+ * // The API: the job, then its status.
+ * const job = { experiment_0: { instructions: [["measure", [0], []]], num_wires: 1, shots: 2, wire_order: "linear" } };
+ * const ref = { displayName: "spin", username: "alice", jobId: "" };
+ * ref.jobId = await uploadJob(adapter, { job, ...ref });
+ * await uploadStatus(adapter, ref);
+ *
+ * // The worker.
+ * const next = await getNextJobInQueue(adapter, "spin");
+ * await updateInDatabase(adapter, {
+ *   jobId: next.job_id,
+ *   displayName: "spin",
+ *   status: { job_id: next.job_id, status: "DONE", detail: "Done", error_message: "None" },
+ *   result: {
+ *     backend_name: null, display_name: "spin", backend_version: "0.1.0", job_id: next.job_id,
+ *     qobj_id: null, success: true, status: "DONE", header: {},
+ *     results: [{ header: { name: "experiment_0" }, shots: 2, success: true, data: { memory: ["0", "0"] } }],
+ *   },
+ * });
+ *
+ * // The API again.
+ * assert((await getStatus(adapter, ref)).status === "DONE");
+ * const result = await getResult(adapter, ref);
+ * assert(result.backend_name === "mylab_spin_simulator");
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/errors.ts";
+export {
+  assertDisplayName,
+  assertJobId,
+  assertRecordId,
+  assertStoragePath,
+  assertUsername,
+  newJobId,
+  normalizeProviderName,
+} from "./src/names.ts";
+export {
+  BackendConfigIn,
+  type BackendConfigInput,
+  BackendConfigOut,
+  BackendStatusOut,
+  type ColdAtomType,
+  Experiment,
+  ExperimentData,
+  Gate,
+  GateConfig,
+  type Instruction,
+  Job,
+  JobMeta,
+  type JobStatus,
+  Lease,
+  LocalLoginInformation,
+  MeasurementData,
+  NextJob,
+  Result,
+  type SafeParseResult,
+  type Schema,
+  StatusMsg,
+} from "./src/schemas.ts";
+export {
+  CONFIGS,
+  DELETED,
+  finishedPath,
+  leasesPath,
+  metaPath,
+  queuedPath,
+  resultsPath,
+  RUNNING,
+  statusPath,
+} from "./src/layout.ts";
+export type { JsonObject, StorageAdapter } from "./src/adapter.ts";
+export {
+  MemoryAdapter,
+  type MemoryAdapterOptions,
+} from "./src/memory_adapter.ts";
+export { LocalAdapter, type LocalAdapterOptions } from "./src/local_adapter.ts";
+export {
+  backendDictToQiskit,
+  backendDictToQiskitStatus,
+  type BackendStatusOptions,
+  DEFAULT_LIVENESS_TIMEOUT_MS,
+  getBackendDict,
+  getBackends,
+  getBackendStatus,
+  getConfig,
+  longBackendName,
+  timestampQueue,
+  type TimestampQueueOptions,
+  uploadConfig,
+} from "./src/backends.ts";
+export {
+  DEFAULT_LEASE_MS,
+  getFileQueue,
+  getJobContent,
+  getNextJobInQueue,
+  getResult,
+  getStatus,
+  type JobLocation,
+  type JobOutcome,
+  type JobRef,
+  type NextJobOptions,
+  updateInDatabase,
+  uploadJob,
+  type UploadJobOptions,
+  uploadStatus,
+} from "./src/jobs.ts";
+export {
+  extendLease,
+  type ExtendLeaseOptions,
+  getQueueStats,
+  type QueueStats,
+  type RecoverOptions,
+  recoverStaleJobs,
+  type RecoveryReport,
+} from "./src/queue.ts";
+export type { Clock } from "./src/records.ts";

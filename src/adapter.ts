@@ -1,0 +1,198 @@
+/**
+ * The {@linkcode StorageAdapter} interface: a small document store of JSON
+ * objects, keyed by a folder path and an id. Every adapter behaves the same;
+ * the conformance suite in `@sqooler/storage/testing` proves it.
+ *
+ * @module
+ */
+
+import {
+  CorruptRecordError,
+  InactiveStorageError,
+  InvalidRecordError,
+} from "./errors.ts";
+import { assertRecordId, assertStoragePath, describeValue } from "./names.ts";
+
+/** A JSON object as an adapter returns it. */
+export type JsonObject = { [key: string]: unknown };
+
+/**
+ * A document store for sqooler's records: JSON objects kept under a storage
+ * path (such as `jobs/queued/fermions`) and an id (such as a job id).
+ *
+ * The contract, which {@linkcode LocalAdapter} and {@linkcode MemoryAdapter}
+ * both keep:
+ * - Paths and ids are checked first: an unacceptable one throws
+ *   {@linkcode InvalidNameError} and nothing is touched.
+ * - When {@linkcode StorageAdapter.active} is false, every operation throws
+ *   {@linkcode InactiveStorageError}.
+ * - Writes are atomic: a reader sees the old content or the new one, never a
+ *   mix, also from another process.
+ * - Contents are copied in and out: changing an object after `upload` or after
+ *   `get` changes nothing stored.
+ * - "Oldest first" means in the order the records were written; `move` keeps a
+ *   record's place, so that a job moved back to its queue is taken first.
+ *
+ * @example Store, read and move a record
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryAdapter, type StorageAdapter } from "@sqooler/storage";
+ *
+ * const adapter: StorageAdapter = new MemoryAdapter();
+ * await adapter.upload("jobs/queued/fermions", "job1", { experiment_0: {} });
+ * await adapter.move("jobs/queued/fermions", "jobs/running", "job1");
+ * assert((await adapter.list("jobs/running"))[0] === "job1");
+ * ```
+ */
+export interface StorageAdapter {
+  /** The storage provider's name: lowercase letters and digits. */
+  readonly name: string;
+  /** Whether the storage accepts operations. */
+  readonly active: boolean;
+
+  /**
+   * Creates a record.
+   *
+   * @param storagePath The folder, e.g. `jobs/queued/fermions`.
+   * @param id The record's id.
+   * @param content A JSON object.
+   * @throws {AlreadyExistsError} When the record exists.
+   * @throws {InvalidRecordError} When the content is not a JSON object.
+   */
+  upload(storagePath: string, id: string, content: object): Promise<void>;
+
+  /**
+   * Reads a record.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @returns A copy of the content.
+   * @throws {NotFoundError} When the record does not exist.
+   * @throws {CorruptRecordError} When the stored data is not a JSON object.
+   */
+  get(storagePath: string, id: string): Promise<JsonObject>;
+
+  /**
+   * Replaces an existing record's content.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @param content A JSON object.
+   * @throws {NotFoundError} When the record does not exist.
+   * @throws {InvalidRecordError} When the content is not a JSON object.
+   */
+  update(storagePath: string, id: string, content: object): Promise<void>;
+
+  /**
+   * Moves a record to another folder, atomically: of two concurrent movers of
+   * the same record, exactly one succeeds and the other gets
+   * {@linkcode NotFoundError}. A record of the same id in `toPath` is replaced.
+   *
+   * @param fromPath The folder it is in.
+   * @param toPath The folder it goes to.
+   * @param id The record's id.
+   * @throws {NotFoundError} When the record is not in `fromPath`.
+   */
+  move(fromPath: string, toPath: string, id: string): Promise<void>;
+
+  /**
+   * Moves the oldest record of a folder to another folder and returns its id.
+   * Concurrent callers, also in other processes, each get a different record;
+   * none fails because another was faster. Its cost does not grow with the
+   * number of records in the folder.
+   *
+   * @param fromPath The folder to take from, e.g. a queue.
+   * @param toPath The folder it goes to.
+   * @returns The moved record's id, or `undefined` when `fromPath` is empty.
+   */
+  moveOldest(fromPath: string, toPath: string): Promise<string | undefined>;
+
+  /**
+   * Deletes a record.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @throws {NotFoundError} When the record does not exist.
+   */
+  delete(storagePath: string, id: string): Promise<void>;
+
+  /**
+   * Lists the ids in a folder, oldest first.
+   *
+   * @param storagePath The folder.
+   * @returns The ids; `[]` when the folder does not exist.
+   */
+  list(storagePath: string): Promise<string[]>;
+}
+
+/**
+ * The checks and conversions that every adapter does alike.
+ *
+ * @internal
+ */
+export const records = {
+  /** The name of a record in messages: `<storage path>/<id>.json`. */
+  name(storagePath: string, id: string): string {
+    return `${storagePath}/${id}.json`;
+  },
+
+  /** Checks that the adapter is active and that path and id are acceptable. */
+  check(adapter: StorageAdapter, storagePath: string, id?: string): void {
+    if (!adapter.active) {
+      throw new InactiveStorageError(
+        `Storage "${adapter.name}" is not active; it refuses every operation`,
+      );
+    }
+    assertStoragePath(storagePath);
+    if (id !== undefined) assertRecordId(id);
+  },
+
+  /** Turns content into JSON text, refusing what is not a JSON object. */
+  serialize(content: unknown, record: string): string {
+    if (
+      typeof content !== "object" || content === null || Array.isArray(content)
+    ) {
+      throw new InvalidRecordError(
+        `Cannot write ${record}: expected a JSON object, got ${
+          Array.isArray(content) ? "an array" : describeValue(content)
+        }`,
+      );
+    }
+    try {
+      return JSON.stringify(content);
+    } catch (error) {
+      throw new InvalidRecordError(
+        `Cannot write ${record}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  },
+
+  /** Reads JSON text, refusing what is not a JSON object. */
+  parse(text: string, record: string): JsonObject {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new CorruptRecordError(record, "not valid JSON", { cause: error });
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new CorruptRecordError(record, "not a JSON object");
+    }
+    return value as JsonObject;
+  },
+};
+
+/**
+ * Runs synchronous work as a promise, so that its errors reject the promise
+ * instead of escaping the call.
+ *
+ * @internal
+ */
+export function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The errors that this library throws. Every one extends {@linkcode SqoolerError},
+ * so that a caller can catch all of them at once, or one kind with `instanceof`.
+ *
+ * @module
+ */
+
+/**
+ * The base class of every error this library throws on purpose.
+ *
+ * @example Catch any error of this library
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryAdapter, NotFoundError, SqoolerError } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter();
+ * const error = await adapter.get("jobs/running", "abc").catch((e) => e);
+ * assert(error instanceof SqoolerError);
+ * assert(error instanceof NotFoundError);
+ * ```
+ */
+export class SqoolerError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed, and with which value.
+   * @param options The cause, if any.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * A record that was asked for does not exist.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryAdapter, NotFoundError } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter();
+ * const error = await adapter.get("status/fermions", "abc").catch((e) => e);
+ * assert(error instanceof NotFoundError);
+ * ```
+ */
+export class NotFoundError extends SqoolerError {}
+
+/**
+ * A record could not be created because one with the same id exists.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AlreadyExistsError, MemoryAdapter } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter();
+ * await adapter.upload("jobs/deleted", "abc", {});
+ * const error = await adapter.upload("jobs/deleted", "abc", {}).catch((e) => e);
+ * assert(error instanceof AlreadyExistsError);
+ * ```
+ */
+export class AlreadyExistsError extends SqoolerError {}
+
+/**
+ * The storage was switched off (`active: false`), so it refuses every operation.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InactiveStorageError, MemoryAdapter } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter({ active: false });
+ * const error = await adapter.list("jobs/running").catch((e) => e);
+ * assert(error instanceof InactiveStorageError);
+ * ```
+ */
+export class InactiveStorageError extends SqoolerError {}
+
+/**
+ * A display name, job id, provider name, user name or storage path is not
+ * acceptable. Nothing was read or written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidNameError, MemoryAdapter } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter();
+ * const error = await adapter.get("../etc", "passwd").catch((e) => e);
+ * assert(error instanceof InvalidNameError);
+ * ```
+ */
+export class InvalidNameError extends SqoolerError {}
+
+/**
+ * A record handed to this library (a config, a status, a result, a job) does
+ * not match its schema. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidRecordError, MemoryAdapter, uploadConfig } from "@sqooler/storage";
+ *
+ * const fromUser = JSON.parse('{ "version": 1 }');
+ * const error = await uploadConfig(new MemoryAdapter(), fromUser).catch((e) => e);
+ * assert(error instanceof InvalidRecordError);
+ * ```
+ */
+export class InvalidRecordError extends SqoolerError {}
+
+/**
+ * A stored record is not valid JSON or does not match its schema. The message
+ * names the record, e.g. `Cannot read status/fermions/abc.json: not valid JSON`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CorruptRecordError } from "@sqooler/storage";
+ *
+ * const error = new CorruptRecordError("status/fermions/abc.json", "not valid JSON");
+ * assert(error.record === "status/fermions/abc.json");
+ * ```
+ */
+export class CorruptRecordError extends SqoolerError {
+  /** The record that could not be read, as `<storage path>/<id>.json`. */
+  readonly record: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param record The record, as `<storage path>/<id>.json`.
+   * @param reason Why it could not be read.
+   * @param options The cause, if any.
+   */
+  constructor(record: string, reason: string, options?: ErrorOptions) {
+    super(`Cannot read ${record}: ${reason}`, options);
+    this.record = record;
+  }
+}

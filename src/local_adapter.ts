@@ -1,0 +1,522 @@
+/**
+ * {@linkcode LocalAdapter}: the {@linkcode StorageAdapter} contract on the
+ * local filesystem, in exactly sqooler's layout, so that sqooler's Python tools
+ * and this library can share one folder.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import {
+  type JsonObject,
+  records,
+  settle,
+  type StorageAdapter,
+} from "./adapter.ts";
+import {
+  AlreadyExistsError,
+  CorruptRecordError,
+  InvalidNameError,
+  NotFoundError,
+} from "./errors.ts";
+import { describeValue, normalizeProviderName } from "./names.ts";
+
+/** Options of {@linkcode LocalAdapter}. */
+export interface LocalAdapterOptions {
+  /** The folder that holds the storage; created when first written to. */
+  basePath: string;
+  /**
+   * The storage provider's name; lowercased, then 1 to 64 letters and digits.
+   *
+   * @default {"default"}
+   */
+  name?: string;
+  /**
+   * Whether the storage accepts operations.
+   *
+   * @default {true}
+   */
+  active?: boolean;
+  /**
+   * Whether every write and move also syncs the file and its folder to disk,
+   * so that it survives a power cut, not only a crash of the process.
+   *
+   * @default {false}
+   */
+  fsync?: boolean;
+  /**
+   * How long, in milliseconds, {@linkcode LocalAdapter.moveOldest} may work
+   * from its last listing of a folder before it lists again. A record moved
+   * back into a queue by another process is seen within this time.
+   *
+   * @default {1000}
+   */
+  rescanIntervalMs?: number;
+}
+
+const FILE = /^([A-Za-z0-9_-]{1,128})\.json$/;
+const TEMP = ".tmp";
+// Records up to this size are read and written with synchronous calls: a few
+// microseconds each, against about 30 µs for a trip through the thread pool.
+const SYNC_LIMIT = 256 * 1024;
+const STAT_BATCH = 64;
+
+interface Listing {
+  /** Ids in the order to take them. */
+  ids: string[];
+  /** Where the next take starts. */
+  head: number;
+  /** The files' times from the last listing, so that a relisting stats only new files. */
+  times: Map<string, number>;
+  listedAt: number;
+  stale: boolean;
+  refreshing: Promise<void> | undefined;
+}
+
+/**
+ * A {@linkcode StorageAdapter} on the local filesystem. A record
+ * `(storagePath, id)` is the file `<basePath>/<storagePath>/<id>.json`.
+ *
+ * - Writes are atomic: the content goes to a temp file in `<basePath>/.tmp`,
+ *   which is then renamed (or, to create, hard-linked) into place. A reader,
+ *   in any process, sees the old file or the new one, never a part. sqooler's
+ *   folders never hold temp files, because sqooler's Python worker would take
+ *   any file in a queue folder for a job.
+ * - `move` is one `rename`, so two processes that move the same file cannot
+ *   both succeed.
+ * - "Oldest first" is by the file's modification time, then by id (ids made by
+ *   this library sort by creation time). A rename keeps the time, so a job that
+ *   goes back to its queue is taken first.
+ * - With `fsync: true`, files and folders are synced before a call returns.
+ *
+ * @example Share a folder with sqooler
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalAdapter } from "@sqooler/storage";
+ *
+ * const basePath = await Deno.makeTempDir();
+ * try {
+ *   const adapter = new LocalAdapter({ basePath, name: "labstore" });
+ *   await adapter.upload("status/fermions", "abc", { job_id: "abc" });
+ *   const text = await Deno.readTextFile(`${basePath}/status/fermions/abc.json`);
+ *   assert(JSON.parse(text).job_id === "abc");
+ * } finally {
+ *   await Deno.remove(basePath, { recursive: true });
+ * }
+ * ```
+ */
+export class LocalAdapter implements StorageAdapter {
+  /** The storage provider's name. */
+  readonly name: string;
+  /** Whether the storage accepts operations. */
+  readonly active: boolean;
+  /** The storage's folder, as an absolute path. */
+  readonly basePath: string;
+  /** Whether writes are synced to disk. */
+  readonly fsync: boolean;
+  #rescanIntervalMs: number;
+  #folders = new Set<string>();
+  #listings = new Map<string, Listing>();
+
+  /**
+   * Opens a storage folder. Nothing is read or written until the first call.
+   *
+   * @param options Where the storage is, and how to treat it.
+   * @throws {InvalidNameError} When the name or the base path is not acceptable.
+   */
+  constructor(options: LocalAdapterOptions) {
+    const basePath = options?.basePath;
+    if (
+      typeof basePath !== "string" || basePath.length === 0 ||
+      basePath.includes("\0")
+    ) {
+      throw new InvalidNameError(
+        `Invalid base path ${
+          describeValue(basePath)
+        }: expected a folder's path`,
+      );
+    }
+    this.basePath = resolve(basePath);
+    this.name = normalizeProviderName(options.name ?? "default");
+    this.active = options.active ?? true;
+    this.fsync = options.fsync ?? false;
+    this.#rescanIntervalMs = options.rescanIntervalMs ?? 1000;
+  }
+
+  /**
+   * Creates a record, atomically.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @param content A JSON object.
+   * @returns Nothing.
+   */
+  async upload(
+    storagePath: string,
+    id: string,
+    content: object,
+  ): Promise<void> {
+    records.check(this, storagePath, id);
+    const record = records.name(storagePath, id);
+    await this.#write(
+      storagePath,
+      id,
+      records.serialize(content, record),
+      true,
+    );
+    const listing = this.#listings.get(storagePath);
+    // A new file is the newest of its folder, so it goes last in the listing.
+    if (listing !== undefined && !listing.stale) listing.ids.push(id);
+  }
+
+  /**
+   * Reads a record.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @returns The content.
+   */
+  get(storagePath: string, id: string): Promise<JsonObject> {
+    return settle(() => {
+      records.check(this, storagePath, id);
+      const record = records.name(storagePath, id);
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(this.#file(storagePath, id));
+      } catch (error) {
+        throw translate(error, record, "read");
+      }
+      return records.parse(text, record);
+    });
+  }
+
+  /**
+   * Replaces an existing record's content, atomically.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @param content A JSON object.
+   * @returns Nothing.
+   */
+  async update(
+    storagePath: string,
+    id: string,
+    content: object,
+  ): Promise<void> {
+    records.check(this, storagePath, id);
+    const record = records.name(storagePath, id);
+    const text = records.serialize(content, record);
+    try {
+      Deno.lstatSync(this.#file(storagePath, id));
+    } catch (error) {
+      throw translate(error, record, "update");
+    }
+    await this.#write(storagePath, id, text, false);
+  }
+
+  /**
+   * Moves a record to another folder with one `rename`.
+   *
+   * @param fromPath The folder it is in.
+   * @param toPath The folder it goes to.
+   * @param id The record's id.
+   * @returns Nothing.
+   */
+  async move(fromPath: string, toPath: string, id: string): Promise<void> {
+    records.check(this, fromPath, id);
+    records.check(this, toPath);
+    if (!(await this.#rename(fromPath, toPath, id))) {
+      throw new NotFoundError(
+        `Cannot move ${records.name(fromPath, id)}: it does not exist`,
+      );
+    }
+    const listing = this.#listings.get(toPath);
+    // The file keeps its time, so it may belong anywhere in the listing.
+    if (listing !== undefined) listing.stale = true;
+  }
+
+  /**
+   * Moves the oldest file of a folder to another folder. The folder is listed
+   * (and new files' times read) once, then taken from in order; a file that
+   * another process took first is skipped. It is listed again when the listing
+   * is used up or older than `rescanIntervalMs`.
+   *
+   * @param fromPath The folder to take from.
+   * @param toPath The folder it goes to.
+   * @returns The moved file's id, or `undefined` when `fromPath` is empty.
+   */
+  async moveOldest(
+    fromPath: string,
+    toPath: string,
+  ): Promise<string | undefined> {
+    records.check(this, fromPath);
+    records.check(this, toPath);
+    let listing = this.#listings.get(fromPath);
+    if (listing === undefined) {
+      listing = {
+        ids: [],
+        head: 0,
+        times: new Map(),
+        listedAt: -Infinity,
+        stale: true,
+        refreshing: undefined,
+      };
+      this.#listings.set(fromPath, listing);
+    }
+    let relisted = false;
+    for (;;) {
+      const exhausted = listing.head >= listing.ids.length;
+      if (
+        !relisted && (exhausted || listing.stale ||
+          performance.now() - listing.listedAt > this.#rescanIntervalMs)
+      ) {
+        await this.#relist(fromPath, listing);
+        relisted = true;
+        continue;
+      }
+      // A folder that was listed during this call and is used up is empty.
+      if (exhausted) return undefined;
+      const id = listing.ids[listing.head++];
+      listing.times.delete(id);
+      if (await this.#rename(fromPath, toPath, id)) {
+        const target = this.#listings.get(toPath);
+        if (target !== undefined) target.stale = true;
+        return id;
+      }
+    }
+  }
+
+  /**
+   * Deletes a record.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @returns Nothing.
+   */
+  async delete(storagePath: string, id: string): Promise<void> {
+    records.check(this, storagePath, id);
+    try {
+      Deno.removeSync(this.#file(storagePath, id));
+    } catch (error) {
+      throw translate(error, records.name(storagePath, id), "delete");
+    }
+    if (this.fsync) await syncFolder(join(this.basePath, storagePath));
+  }
+
+  /**
+   * Lists the ids in a folder, oldest first (by modification time, then id).
+   * Files whose names are not `<id>.json` are left out.
+   *
+   * @param storagePath The folder.
+   * @returns The ids; `[]` when the folder does not exist.
+   */
+  async list(storagePath: string): Promise<string[]> {
+    records.check(this, storagePath);
+    return (await this.#scan(storagePath, new Map())).map(([id]) => id);
+  }
+
+  #file(storagePath: string, id: string): string {
+    return join(this.basePath, storagePath, `${id}.json`);
+  }
+
+  /** Lists a folder with the files' times, oldest first; reuses known times. */
+  async #scan(
+    storagePath: string,
+    known: Map<string, number>,
+  ): Promise<[string, number][]> {
+    const folder = join(this.basePath, storagePath);
+    const names: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(folder)) {
+        if (entry.isFile) names.push(entry.name);
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      if (error instanceof Deno.errors.NotADirectory) return [];
+      throw error;
+    }
+    const found: [string, number][] = [];
+    const unknown: string[] = [];
+    for (const name of names) {
+      const id = FILE.exec(name)?.[1];
+      if (id === undefined) continue;
+      const time = known.get(id);
+      if (time === undefined) unknown.push(id);
+      else found.push([id, time]);
+    }
+    for (let i = 0; i < unknown.length; i += STAT_BATCH) {
+      const batch = unknown.slice(i, i + STAT_BATCH);
+      const stats = await Promise.allSettled(
+        batch.map((id) => Deno.lstat(join(folder, `${id}.json`))),
+      );
+      stats.forEach((stat, j) => {
+        // A file that went away since the listing is simply not there.
+        if (stat.status === "fulfilled") {
+          found.push([batch[j], stat.value.mtime?.getTime() ?? 0]);
+        }
+      });
+    }
+    return found.sort((a, b) =>
+      a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+    );
+  }
+
+  #relist(storagePath: string, listing: Listing): Promise<void> {
+    listing.refreshing ??= (async () => {
+      try {
+        const startedAt = performance.now();
+        const found = await this.#scan(storagePath, listing.times);
+        listing.ids = found.map(([id]) => id);
+        listing.times = new Map(found);
+        listing.head = 0;
+        listing.listedAt = startedAt;
+        listing.stale = false;
+      } finally {
+        listing.refreshing = undefined;
+      }
+    })();
+    return listing.refreshing;
+  }
+
+  /** Renames `from/id.json` to `to/id.json`; false when the source is missing. */
+  async #rename(
+    fromPath: string,
+    toPath: string,
+    id: string,
+  ): Promise<boolean> {
+    const source = this.#file(fromPath, id);
+    const target = this.#file(toPath, id);
+    for (let attempt = 0;; attempt++) {
+      try {
+        Deno.renameSync(source, target);
+        break;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound) || attempt > 0) {
+          if (error instanceof Deno.errors.NotFound) return false;
+          throw error;
+        }
+        // ENOENT: the source is gone, or the target's folder does not exist yet.
+        if (!exists(source)) return false;
+        await this.#ensureFolder(toPath, true);
+      }
+    }
+    if (this.fsync) {
+      await syncFolder(join(this.basePath, toPath));
+      await syncFolder(join(this.basePath, fromPath));
+    }
+    return true;
+  }
+
+  /** Writes a file atomically: a temp file, then a link (create) or a rename (replace). */
+  async #write(
+    storagePath: string,
+    id: string,
+    text: string,
+    create: boolean,
+  ): Promise<void> {
+    await this.#ensureFolder(TEMP, false);
+    const temp = join(
+      this.basePath,
+      TEMP,
+      `${id}.${crypto.randomUUID()}.tmp`,
+    );
+    const target = this.#file(storagePath, id);
+    const data = new TextEncoder().encode(text);
+    let placed = false;
+    try {
+      await this.#writeTemp(temp, data);
+      for (let attempt = 0;; attempt++) {
+        try {
+          if (create) Deno.linkSync(temp, target);
+          else Deno.renameSync(temp, target);
+          placed = true;
+          break;
+        } catch (error) {
+          if (error instanceof Deno.errors.AlreadyExists) {
+            throw new AlreadyExistsError(
+              `Cannot create ${records.name(storagePath, id)}: it exists`,
+            );
+          }
+          if (!(error instanceof Deno.errors.NotFound) || attempt > 0) {
+            throw error;
+          }
+          await this.#ensureFolder(storagePath, true);
+        }
+      }
+    } finally {
+      // A rename consumed the temp file; a link leaves it behind.
+      if (create || !placed) tryRemove(temp);
+    }
+    if (this.fsync) await syncFolder(join(this.basePath, storagePath));
+  }
+
+  async #writeTemp(temp: string, data: Uint8Array): Promise<void> {
+    if (!this.fsync && data.length <= SYNC_LIMIT) {
+      try {
+        Deno.writeFileSync(temp, data, { createNew: true });
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        // Someone removed the temp folder; make it again.
+        await this.#ensureFolder(TEMP, true);
+        Deno.writeFileSync(temp, data, { createNew: true });
+      }
+      return;
+    }
+    const file = await Deno.open(temp, { write: true, createNew: true });
+    try {
+      let written = 0;
+      while (written < data.length) {
+        written += await file.write(data.subarray(written));
+      }
+      if (this.fsync) await file.sync();
+    } finally {
+      file.close();
+    }
+  }
+
+  async #ensureFolder(storagePath: string, force: boolean): Promise<void> {
+    if (!force && this.#folders.has(storagePath)) return;
+    await Deno.mkdir(join(this.basePath, storagePath), { recursive: true });
+    this.#folders.add(storagePath);
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function tryRemove(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Already gone; nothing to clean up.
+  }
+}
+
+async function syncFolder(path: string): Promise<void> {
+  const folder = await Deno.open(path, { read: true });
+  try {
+    await folder.sync();
+  } finally {
+    folder.close();
+  }
+}
+
+/** Turns a filesystem error into this library's error for the record. */
+function translate(error: unknown, record: string, action: string): unknown {
+  if (
+    error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.NotADirectory
+  ) {
+    return new NotFoundError(`Cannot ${action} ${record}: it does not exist`);
+  }
+  if (error instanceof Deno.errors.IsADirectory) {
+    return new CorruptRecordError(record, "it is a folder, not a file");
+  }
+  return error;
+}

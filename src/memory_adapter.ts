@@ -1,0 +1,284 @@
+/**
+ * {@linkcode MemoryAdapter}: the {@linkcode StorageAdapter} contract over a
+ * `Map`, for tests and for trying things out.
+ *
+ * @module
+ */
+
+import {
+  type JsonObject,
+  records,
+  settle,
+  type StorageAdapter,
+} from "./adapter.ts";
+import { AlreadyExistsError, NotFoundError } from "./errors.ts";
+import { normalizeProviderName } from "./names.ts";
+
+/** Options of {@linkcode MemoryAdapter}. */
+export interface MemoryAdapterOptions {
+  /**
+   * The storage provider's name; lowercased, then 1 to 64 letters and digits.
+   *
+   * @default {"default"}
+   */
+  name?: string;
+  /**
+   * Whether the storage accepts operations.
+   *
+   * @default {true}
+   */
+  active?: boolean;
+}
+
+interface Entry {
+  /** The content as JSON text, so that nothing outside can change it. */
+  json: string;
+  /** When it was written; `move` keeps it, as a rename keeps a file's time. */
+  seq: number;
+}
+
+/**
+ * A {@linkcode StorageAdapter} that keeps everything in memory. It behaves
+ * like {@linkcode LocalAdapter} (same errors, same order, copies in and out),
+ * which makes it the fake to use in other projects' tests.
+ *
+ * @example Use it as a test fake
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getStatus, MemoryAdapter, uploadJob, uploadStatus } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter({ name: "labtest" });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const jobId = await uploadJob(adapter, { job, displayName: "fermions", username: "alice" });
+ * await uploadStatus(adapter, { displayName: "fermions", username: "alice", jobId });
+ * const status = await getStatus(adapter, { displayName: "fermions", username: "alice", jobId });
+ * assert(status.status === "INITIALIZING");
+ * ```
+ */
+export class MemoryAdapter implements StorageAdapter {
+  /** The storage provider's name. */
+  readonly name: string;
+  /** Whether the storage accepts operations. */
+  readonly active: boolean;
+  #folders = new Map<string, Map<string, Entry>>();
+  #queues = new Map<string, MinHeap>();
+  #seq = 0;
+
+  /**
+   * Creates an empty store.
+   *
+   * @param options Name and activity.
+   * @throws {InvalidNameError} When the name is not acceptable.
+   */
+  constructor(options: MemoryAdapterOptions = {}) {
+    this.name = normalizeProviderName(options.name ?? "default");
+    this.active = options.active ?? true;
+  }
+
+  /**
+   * Creates a record.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @param content A JSON object; a copy is stored.
+   * @returns Nothing.
+   */
+  upload(storagePath: string, id: string, content: object): Promise<void> {
+    return settle(() => {
+      records.check(this, storagePath, id);
+      const json = records.serialize(content, records.name(storagePath, id));
+      const folder = this.#folder(storagePath, true);
+      if (folder.has(id)) {
+        throw new AlreadyExistsError(
+          `Cannot create ${records.name(storagePath, id)}: it exists`,
+        );
+      }
+      this.#put(storagePath, folder, id, { json, seq: ++this.#seq });
+    });
+  }
+
+  /**
+   * Reads a record.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @returns A copy of the content.
+   */
+  get(storagePath: string, id: string): Promise<JsonObject> {
+    return settle(() => {
+      records.check(this, storagePath, id);
+      const record = records.name(storagePath, id);
+      return records.parse(this.#entry(storagePath, id, "read").json, record);
+    });
+  }
+
+  /**
+   * Replaces an existing record's content.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @param content A JSON object; a copy is stored.
+   * @returns Nothing.
+   */
+  update(storagePath: string, id: string, content: object): Promise<void> {
+    return settle(() => {
+      records.check(this, storagePath, id);
+      const json = records.serialize(content, records.name(storagePath, id));
+      this.#entry(storagePath, id, "update");
+      const folder = this.#folder(storagePath, true);
+      this.#put(storagePath, folder, id, { json, seq: ++this.#seq });
+    });
+  }
+
+  /**
+   * Moves a record to another folder.
+   *
+   * @param fromPath The folder it is in.
+   * @param toPath The folder it goes to.
+   * @param id The record's id.
+   * @returns Nothing.
+   */
+  move(fromPath: string, toPath: string, id: string): Promise<void> {
+    return settle(() => {
+      records.check(this, fromPath, id);
+      records.check(this, toPath);
+      this.#transfer(fromPath, toPath, this.#entry(fromPath, id, "move"), id);
+    });
+  }
+
+  /**
+   * Moves the oldest record of a folder to another folder.
+   *
+   * @param fromPath The folder to take from.
+   * @param toPath The folder it goes to.
+   * @returns The moved record's id, or `undefined` when `fromPath` is empty.
+   */
+  moveOldest(fromPath: string, toPath: string): Promise<string | undefined> {
+    return settle(() => {
+      records.check(this, fromPath);
+      records.check(this, toPath);
+      const folder = this.#folder(fromPath, false);
+      if (folder === undefined || folder.size === 0) return undefined;
+      let heap = this.#queues.get(fromPath);
+      if (heap === undefined) {
+        heap = new MinHeap();
+        for (const [id, entry] of folder) heap.push(entry.seq, id);
+        this.#queues.set(fromPath, heap);
+      }
+      for (let item = heap.pop(); item !== undefined; item = heap.pop()) {
+        const entry = folder.get(item.id);
+        // The heap keeps items of records that were since moved or rewritten.
+        if (entry?.seq !== item.seq) continue;
+        this.#transfer(fromPath, toPath, entry, item.id);
+        return item.id;
+      }
+      return undefined;
+    });
+  }
+
+  /**
+   * Deletes a record.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @returns Nothing.
+   */
+  delete(storagePath: string, id: string): Promise<void> {
+    return settle(() => {
+      records.check(this, storagePath, id);
+      this.#entry(storagePath, id, "delete");
+      this.#folder(storagePath, false)?.delete(id);
+    });
+  }
+
+  /**
+   * Lists the ids in a folder, oldest first.
+   *
+   * @param storagePath The folder.
+   * @returns The ids; `[]` when the folder does not exist.
+   */
+  list(storagePath: string): Promise<string[]> {
+    return settle(() => {
+      records.check(this, storagePath);
+      const folder = this.#folder(storagePath, false);
+      if (folder === undefined) return [];
+      return [...folder].sort((a, b) => a[1].seq - b[1].seq).map(([id]) => id);
+    });
+  }
+
+  #folder(path: string, create: true): Map<string, Entry>;
+  #folder(path: string, create: false): Map<string, Entry> | undefined;
+  #folder(path: string, create: boolean): Map<string, Entry> | undefined {
+    let folder = this.#folders.get(path);
+    if (folder === undefined && create) {
+      folder = new Map();
+      this.#folders.set(path, folder);
+    }
+    return folder;
+  }
+
+  #entry(path: string, id: string, action: string): Entry {
+    const entry = this.#folders.get(path)?.get(id);
+    if (entry === undefined) {
+      throw new NotFoundError(
+        `Cannot ${action} ${records.name(path, id)}: it does not exist`,
+      );
+    }
+    return entry;
+  }
+
+  #put(path: string, folder: Map<string, Entry>, id: string, entry: Entry) {
+    folder.set(id, entry);
+    this.#queues.get(path)?.push(entry.seq, id);
+  }
+
+  #transfer(fromPath: string, toPath: string, entry: Entry, id: string) {
+    this.#folders.get(fromPath)?.delete(id);
+    this.#put(toPath, this.#folder(toPath, true), id, entry);
+  }
+}
+
+/** A binary min-heap of `(seq, id)`, for taking the oldest record in O(log n). */
+class MinHeap {
+  #seqs: number[] = [];
+  #ids: string[] = [];
+
+  push(seq: number, id: string): void {
+    const seqs = this.#seqs, ids = this.#ids;
+    let i = seqs.length;
+    seqs.push(seq);
+    ids.push(id);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (seqs[parent] <= seq) break;
+      seqs[i] = seqs[parent];
+      ids[i] = ids[parent];
+      i = parent;
+    }
+    seqs[i] = seq;
+    ids[i] = id;
+  }
+
+  pop(): { seq: number; id: string } | undefined {
+    const seqs = this.#seqs, ids = this.#ids;
+    if (seqs.length === 0) return undefined;
+    const top = { seq: seqs[0], id: ids[0] };
+    const seq = seqs.pop()!, id = ids.pop()!;
+    const n = seqs.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && seqs[child + 1] < seqs[child]) child++;
+        if (seqs[child] >= seq) break;
+        seqs[i] = seqs[child];
+        ids[i] = ids[child];
+        i = child;
+      }
+      seqs[i] = seq;
+      ids[i] = id;
+    }
+    return top;
+  }
+}

@@ -1,0 +1,412 @@
+/**
+ * Keeping queues healthy when workers die: leases that a worker extends while
+ * it works, recovery of the jobs of workers that stopped, and counts of what
+ * is queued, running, finished and failed.
+ *
+ * Delivery is at least once: a job whose worker died is run again, so a job
+ * may run more than once, but it is never lost. Each recovery is counted in
+ * the job's `attempts`.
+ *
+ * @module
+ */
+
+import type { StorageAdapter } from "./adapter.ts";
+import {
+  CorruptRecordError,
+  InvalidRecordError,
+  NotFoundError,
+} from "./errors.ts";
+import { DEFAULT_LEASE_MS, writeLease } from "./jobs.ts";
+import {
+  DELETED,
+  finishedPath,
+  leasesPath,
+  metaPath,
+  queuedPath,
+  RUNNING,
+  statusPath,
+} from "./layout.ts";
+import { assertDisplayName, assertJobId, describeValue } from "./names.ts";
+import {
+  type Clock,
+  deleteIfExists,
+  moveIfExists,
+  putRecord,
+  readRecord,
+} from "./records.ts";
+import {
+  JobMeta,
+  Lease,
+  parseStoredTime,
+  type Schema,
+  StatusMsg,
+} from "./schemas.ts";
+
+/** Options of {@linkcode recoverStaleJobs}. */
+export interface RecoverOptions {
+  /** The backend's display name. */
+  displayName: string;
+  /**
+   * A running job is stale when its lease was taken or extended more than
+   * this many milliseconds ago. Without it, a job is stale once its lease's
+   * `expires_at` has passed.
+   */
+  olderThanMs?: number;
+  /**
+   * After this many workers took a job and stopped, it is marked ERROR
+   * instead of being queued again.
+   *
+   * @default {3}
+   */
+  maxAttempts?: number;
+  /**
+   * The clock, in milliseconds since the epoch.
+   *
+   * @default {Date.now}
+   */
+  now?: Clock;
+}
+
+/** What {@linkcode recoverStaleJobs} did. */
+export interface RecoveryReport {
+  /** Jobs put back at the head of their queue. */
+  requeued: string[];
+  /** Jobs marked ERROR because too many workers stopped on them. */
+  failed: string[];
+  /** Jobs that had a final status but were still in `jobs/running`; moved where they belong. */
+  completed: string[];
+  /**
+   * Running jobs without a lease (taken by another tool, or by a worker that
+   * died right after taking them): they got a lease now, and are recovered by
+   * a later call if they are still running then.
+   */
+  adopted: string[];
+  /** Jobs whose lease is still good. */
+  alive: string[];
+  /** For each requeued or failed job: how many workers took it and stopped. */
+  attempts: Record<string, number>;
+}
+
+/**
+ * Finds the running jobs of a backend whose worker stopped (their lease is
+ * stale) and puts each back at the head of its queue, or marks it ERROR once
+ * `maxAttempts` workers stopped on it. Call it when a worker starts and now
+ * and then; any number of processes may call it at once.
+ *
+ * @param adapter The storage.
+ * @param options The backend, when a lease is stale, how many attempts a job gets, and the clock.
+ * @returns What was done, job by job.
+ * @throws {InvalidNameError} When the display name is not acceptable.
+ *
+ * @example Recover the job of a worker that died
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   getNextJobInQueue, MemoryAdapter, recoverStaleJobs, uploadConfig, uploadJob,
+ * } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter();
+ * await uploadConfig(adapter, {
+ *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
+ *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
+ *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
+ * });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const jobId = await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
+ * let time = Date.parse("2026-11-28T10:00:00Z");
+ * const now = () => time;
+ * await getNextJobInQueue(adapter, "spins", { now }); // this worker then dies
+ * time += 60_000;
+ * const report = await recoverStaleJobs(adapter, { displayName: "spins", olderThanMs: 30_000, now });
+ * assert(report.requeued[0] === jobId && report.attempts[jobId] === 1);
+ * ```
+ */
+export async function recoverStaleJobs(
+  adapter: StorageAdapter,
+  options: RecoverOptions,
+): Promise<RecoveryReport> {
+  const display = assertDisplayName(options?.displayName);
+  const maxAttempts = options.maxAttempts ?? 3;
+  const clock = options.now ?? Date.now;
+  const report: RecoveryReport = {
+    requeued: [],
+    failed: [],
+    completed: [],
+    adopted: [],
+    alive: [],
+    attempts: {},
+  };
+  const leased = new Set(await adapter.list(leasesPath(display)));
+  for (const jobId of await adapter.list(RUNNING)) {
+    const status = await readOrNothing(
+      adapter,
+      statusPath(display),
+      jobId,
+      StatusMsg,
+    );
+    // A running job without lease or status here belongs to another backend.
+    if (!leased.has(jobId) && status === undefined) continue;
+    if (status?.status === "DONE" || status?.status === "ERROR") {
+      const target = status.status === "DONE" ? finishedPath(display) : DELETED;
+      if (
+        await moveIfExists(adapter, { from: RUNNING, to: target, id: jobId })
+      ) {
+        report.completed.push(jobId);
+      }
+      await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
+      continue;
+    }
+    const lease = leased.has(jobId)
+      ? await readOrNothing(adapter, leasesPath(display), jobId, Lease)
+      : undefined;
+    if (lease === undefined) {
+      await writeLease(adapter, {
+        displayName: display,
+        jobId,
+        leaseMs: options.olderThanMs ?? DEFAULT_LEASE_MS,
+        now: clock,
+      });
+      report.adopted.push(jobId);
+      continue;
+    }
+    const now = clock();
+    const stale = options.olderThanMs === undefined
+      ? now > parseStoredTime(lease.expires_at)
+      : now - parseStoredTime(lease.claimed_at) > options.olderThanMs;
+    if (!stale) {
+      report.alive.push(jobId);
+      continue;
+    }
+    const meta =
+      await readOrNothing(adapter, metaPath(display), jobId, JobMeta) ?? {
+        job_id: jobId,
+        username: null,
+        submitted_at: null,
+        attempts: 0,
+      };
+    const attempts = meta.attempts + 1;
+    if (attempts >= maxAttempts) {
+      // The status first: a crash before the move leaves a final status in
+      // jobs/running, which the next recovery completes.
+      await putRecord(adapter, { path: statusPath(display), id: jobId }, {
+        job_id: jobId,
+        status: "ERROR",
+        detail: status?.detail ?? "Got your json.",
+        error_message:
+          `Job ${jobId} was taken by ${attempts} workers that stopped without finishing it; it is not run again.`,
+      });
+      if (
+        !await moveIfExists(adapter, { from: RUNNING, to: DELETED, id: jobId })
+      ) {
+        continue;
+      }
+      report.failed.push(jobId);
+    } else {
+      // The move decides which of several recovering processes counts the attempt.
+      if (
+        !await moveIfExists(adapter, {
+          from: RUNNING,
+          to: queuedPath(display),
+          id: jobId,
+        })
+      ) continue;
+      report.requeued.push(jobId);
+    }
+    await putRecord(adapter, { path: metaPath(display), id: jobId }, {
+      ...meta,
+      attempts,
+    });
+    await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
+    report.attempts[jobId] = attempts;
+  }
+  return report;
+}
+
+/** Reads a record; a missing or unreadable one counts as absent. */
+async function readOrNothing<T>(
+  adapter: StorageAdapter,
+  path: string,
+  id: string,
+  schema: Schema<T>,
+): Promise<T | undefined> {
+  try {
+    return await readRecord(adapter, { path, id }, schema);
+  } catch (error) {
+    if (error instanceof CorruptRecordError) return undefined;
+    throw error;
+  }
+}
+
+/** Options of {@linkcode extendLease}. */
+export interface ExtendLeaseOptions {
+  /** The backend's display name. */
+  displayName: string;
+  /** The job's id. */
+  jobId: string;
+  /**
+   * How long the lease lasts from now, in milliseconds.
+   *
+   * @default {600000}
+   */
+  leaseMs?: number;
+  /**
+   * The clock, in milliseconds since the epoch.
+   *
+   * @default {Date.now}
+   */
+  now?: Clock;
+}
+
+/**
+ * Extends a worker's lease on a running job, for a job that takes longer than
+ * its lease. Call it now and then while the job runs.
+ *
+ * @param adapter The storage.
+ * @param options The backend, the job, the lease's new length, and the clock.
+ * @returns The new lease.
+ * @throws {NotFoundError} When the job has no lease: it was recovered and may run elsewhere.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { extendLease, MemoryAdapter, NotFoundError } from "@sqooler/storage";
+ *
+ * const error = await extendLease(new MemoryAdapter(), {
+ *   displayName: "spins",
+ *   jobId: "0123456789abcdef01234567",
+ * }).catch((e) => e);
+ * assert(error instanceof NotFoundError);
+ * ```
+ */
+export async function extendLease(
+  adapter: StorageAdapter,
+  options: ExtendLeaseOptions,
+): Promise<Lease> {
+  const displayName = assertDisplayName(options?.displayName);
+  const jobId = assertJobId(options.jobId);
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!(leaseMs > 0)) {
+    throw new InvalidRecordError(
+      `Invalid lease length ${
+        describeValue(leaseMs)
+      }: expected milliseconds > 0`,
+    );
+  }
+  const now = (options.now ?? Date.now)();
+  const lease: Lease = {
+    job_id: jobId,
+    claimed_at: new Date(now).toISOString(),
+    expires_at: new Date(now + leaseMs).toISOString(),
+  };
+  try {
+    await adapter.update(leasesPath(displayName), jobId, lease);
+  } catch (error) {
+    if (error instanceof NotFoundError) {
+      throw new NotFoundError(
+        `Cannot extend the lease on job ${jobId} of ${displayName}: it has none; it was recovered or finished`,
+      );
+    }
+    throw error;
+  }
+  return lease;
+}
+
+/** What {@linkcode getQueueStats} counts. */
+export interface QueueStats {
+  /** Jobs waiting in the queue. */
+  queued: number;
+  /** Age of the oldest waiting job, in milliseconds, when known. */
+  oldestQueuedAgeMs: number | null;
+  /** Jobs a worker holds. */
+  running: number;
+  /** Age of the oldest lease on a running job, in milliseconds. */
+  oldestLeaseAgeMs: number | null;
+  /** The running jobs, with the age of their lease (`null`: no lease). */
+  runningJobs: { jobId: string; leaseAgeMs: number | null }[];
+  /** Jobs that finished (DONE). */
+  finished: number;
+  /** Jobs that failed (ERROR). */
+  failed: number;
+}
+
+/**
+ * Counts a backend's jobs: queued, running (with lease ages), finished and
+ * failed. It lists folders, so its cost grows with their size; it is meant
+ * for operators and dashboards, not for every poll.
+ *
+ * @param adapter The storage.
+ * @param displayName The backend's display name.
+ * @param options The clock.
+ * @returns The counts.
+ * @throws {InvalidNameError} When the display name is not acceptable.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getQueueStats, MemoryAdapter, uploadJob } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter();
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
+ * const stats = await getQueueStats(adapter, "spins");
+ * assert(stats.queued === 1 && stats.running === 0);
+ * ```
+ */
+export async function getQueueStats(
+  adapter: StorageAdapter,
+  displayName: string,
+  options: { now?: Clock } = {},
+): Promise<QueueStats> {
+  const display = assertDisplayName(displayName);
+  const now = (options.now ?? Date.now)();
+  const queued = await adapter.list(queuedPath(display));
+  let oldestQueuedAgeMs: number | null = null;
+  if (queued.length > 0) {
+    const meta = await readOrNothing(
+      adapter,
+      metaPath(display),
+      queued[0],
+      JobMeta,
+    );
+    const submitted = meta?.submitted_at
+      ? parseStoredTime(meta.submitted_at)
+      : NaN;
+    if (!Number.isNaN(submitted)) {
+      oldestQueuedAgeMs = Math.max(now - submitted, 0);
+    }
+  }
+  const leased = new Set(await adapter.list(leasesPath(display)));
+  const runningJobs: QueueStats["runningJobs"] = [];
+  for (const jobId of await adapter.list(RUNNING)) {
+    const lease = leased.has(jobId)
+      ? await readOrNothing(adapter, leasesPath(display), jobId, Lease)
+      : undefined;
+    if (lease === undefined) {
+      const status = await readOrNothing(
+        adapter,
+        statusPath(display),
+        jobId,
+        StatusMsg,
+      );
+      if (status === undefined && !leased.has(jobId)) continue;
+    }
+    runningJobs.push({
+      jobId,
+      leaseAgeMs: lease === undefined
+        ? null
+        : Math.max(now - parseStoredTime(lease.claimed_at), 0),
+    });
+  }
+  const ages = runningJobs.flatMap((job) => job.leaseAgeMs ?? []);
+  const statuses = new Set(await adapter.list(statusPath(display)));
+  const deleted = await adapter.list(DELETED);
+  return {
+    queued: queued.length,
+    oldestQueuedAgeMs,
+    running: runningJobs.length,
+    oldestLeaseAgeMs: ages.length > 0 ? Math.max(...ages) : null,
+    runningJobs,
+    finished: (await adapter.list(finishedPath(display))).length,
+    failed: deleted.filter((id) => statuses.has(id)).length,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Reading and writing typed records through a {@linkcode StorageAdapter}: the
+ * steps that the backend and job functions share.
+ *
+ * @module
+ * @internal
+ */
+
+import { type JsonObject, records, type StorageAdapter } from "./adapter.ts";
+import {
+  AlreadyExistsError,
+  CorruptRecordError,
+  InvalidRecordError,
+  NotFoundError,
+} from "./errors.ts";
+import { check, type Schema } from "./schemas.ts";
+
+/** A clock: milliseconds since the epoch. */
+export type Clock = () => number;
+
+const JWS_KEYS = ["header", "payload", "signature"];
+
+/**
+ * The payload of a record that sqooler ≥ 0.9 stored signed, as a JWS dict
+ * `{ header, payload, signature }`; any other record as it is. The signature
+ * is not checked here.
+ */
+export function unwrapSigned(content: JsonObject): JsonObject {
+  const keys = Object.keys(content);
+  const payload = content.payload;
+  return keys.length === 3 && JWS_KEYS.every((key) => key in content) &&
+      typeof payload === "object" && payload !== null &&
+      !Array.isArray(payload)
+    ? payload as JsonObject
+    : content;
+}
+
+/** Whether a stored record is a signed JWS dict. */
+export function isSigned(content: JsonObject): boolean {
+  return unwrapSigned(content) !== content;
+}
+
+/**
+ * Reads a record and checks it against its schema.
+ *
+ * @returns The typed record, or `undefined` when it does not exist.
+ * @throws {CorruptRecordError} When it is not valid JSON or fails the schema.
+ */
+export async function readRecord<T>(
+  adapter: StorageAdapter,
+  key: { path: string; id: string },
+  schema: Schema<T>,
+): Promise<T | undefined> {
+  let content: JsonObject;
+  try {
+    content = await adapter.get(key.path, key.id);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+  return parseStored(
+    unwrapSigned(content),
+    records.name(key.path, key.id),
+    schema,
+  );
+}
+
+/** Checks stored content against its schema, naming the record when it fails. */
+export function parseStored<T>(
+  content: unknown,
+  record: string,
+  schema: Schema<T>,
+): T {
+  const result = check(schema, content);
+  if (!result.ok) throw new CorruptRecordError(record, result.reason);
+  return result.value;
+}
+
+/** Checks content handed in by a caller, naming what it is when it fails. */
+export function parseInput<T>(
+  content: unknown,
+  what: string,
+  schema: Schema<T>,
+): T {
+  const result = check(schema, content);
+  if (!result.ok) {
+    throw new InvalidRecordError(`Invalid ${what}: ${result.reason}`);
+  }
+  return result.value;
+}
+
+/** Creates a record or replaces it, whichever applies. */
+export async function putRecord(
+  adapter: StorageAdapter,
+  key: { path: string; id: string },
+  content: object,
+): Promise<void> {
+  // Two rounds cover a concurrent create or delete between the two calls.
+  for (let round = 0;; round++) {
+    try {
+      await adapter.update(key.path, key.id, content);
+      return;
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || round > 1) throw error;
+    }
+    try {
+      await adapter.upload(key.path, key.id, content);
+      return;
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError) || round > 1) throw error;
+    }
+  }
+}
+
+/** Deletes a record if it exists. */
+export async function deleteIfExists(
+  adapter: StorageAdapter,
+  key: { path: string; id: string },
+): Promise<boolean> {
+  try {
+    await adapter.delete(key.path, key.id);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
+}
+
+/** Moves a record if it exists; false when it was not in `from`. */
+export async function moveIfExists(
+  adapter: StorageAdapter,
+  move: { from: string; to: string; id: string },
+): Promise<boolean> {
+  try {
+    await adapter.move(move.from, move.to, move.id);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
+}

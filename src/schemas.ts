@@ -1,0 +1,543 @@
+/**
+ * sqooler's JSON wire format: a TypeScript type and a zod schema for every
+ * record, with sqooler's snake_case field names, so that files written by
+ * sqooler's Python tools and by this library can be read by both.
+ *
+ * Each record has a type and a schema of the same name (`StatusMsg` is both).
+ * Records that this library rewrites (configs, results) keep fields they do not
+ * know, so that rewriting a newer sqooler's file loses nothing.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/**
+ * A schema that checks unknown data and returns it typed. Every exported
+ * schema of this library is a zod v4 schema behind this small interface.
+ *
+ * @typeParam T The type of the checked data.
+ *
+ * @example Check data
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StatusMsg } from "@sqooler/storage";
+ *
+ * const status = StatusMsg.parse({
+ *   job_id: "abc",
+ *   status: "DONE",
+ *   detail: "All done",
+ *   error_message: "None",
+ * });
+ * assert(status.status === "DONE");
+ * assert(!StatusMsg.safeParse({ status: "LOST" }).success);
+ * ```
+ */
+export interface Schema<T> {
+  /**
+   * Checks the data.
+   *
+   * @param data The data to check.
+   * @returns The data, typed, with defaults filled in.
+   * @throws {Error} A zod error when the data does not match.
+   */
+  parse(data: unknown): T;
+  /**
+   * Checks the data without throwing.
+   *
+   * @param data The data to check.
+   * @returns `{ success: true, data }` or `{ success: false, error }`.
+   */
+  safeParse(data: unknown): SafeParseResult<T>;
+}
+
+/**
+ * What {@linkcode Schema.safeParse} returns.
+ *
+ * @typeParam T The type of the checked data.
+ */
+export type SafeParseResult<T> =
+  | { success: true; data: T }
+  | { success: false; error: Error };
+
+/** The state of a job, as sqooler names it. */
+export type JobStatus = "INITIALIZING" | "QUEUED" | "DONE" | "ERROR";
+
+/** The kind of atoms a backend works with. */
+export type ColdAtomType = "fermion" | "boson" | "spin" | "mixed";
+
+/**
+ * The status of a job (sqooler's `StatusMsgDict`), stored as
+ * `status/<display>/<id>.json`.
+ */
+export interface StatusMsg {
+  /** The job's id. */
+  job_id: string;
+  /** Where the job is. */
+  status: JobStatus;
+  /** What happened so far, for the user. */
+  detail: string;
+  /** What went wrong, or the string `"None"`. */
+  error_message: string;
+}
+
+/** A gate as the results report it (sqooler's `GateDict`). */
+export interface Gate {
+  /** The gate's name, e.g. `"rlx"`. */
+  name: string;
+  /** The wires it acts on. */
+  wires: number[];
+  /** Its parameters. */
+  params: number[];
+}
+
+/** One instruction of an experiment: `[name, wires, params]`. */
+export type Instruction = [name: string, wires: number[], params: number[]];
+
+/**
+ * One experiment of a job, as the user sends it (sqooler's
+ * `ExperimentalInputDict`, with instructions as `[name, wires, params]`).
+ */
+export interface Experiment {
+  /** The instructions, in order. */
+  instructions: Instruction[];
+  /** How many wires the experiment uses. */
+  num_wires: number;
+  /** How many times it is repeated. */
+  shots: number;
+  /** `"interleaved"`, `"sequential"` or `"linear"`. */
+  wire_order: string;
+  /** The seed of a simulator's random numbers, if any. */
+  seed?: number | null;
+}
+
+/** A job: experiments under the keys `experiment_0`, `experiment_1`, … */
+export type Job = Record<string, Experiment>;
+
+/** What one experiment measured (sqooler's `DataDict`). */
+export interface MeasurementData {
+  /** One bit string per shot, e.g. `"1 0 1"`. */
+  memory: string[];
+  /** The instructions that were run, if reported. */
+  instructions?: Gate[] | null;
+}
+
+/**
+ * The result of one experiment (sqooler's `ExperimentDict`, after qiskit's
+ * `ExperimentData`).
+ */
+export interface ExperimentData {
+  /** Free-form information, e.g. `{ name: "experiment_0" }`. */
+  header: Record<string, unknown>;
+  /** How many shots were taken. */
+  shots: number;
+  /** Whether the experiment ran. */
+  success: boolean;
+  /** What was measured. */
+  data: MeasurementData;
+}
+
+/**
+ * The result of a job (sqooler's `ResultDict`, after qiskit's `Result`),
+ * stored as `results/<display>/<id>.json`.
+ */
+export interface Result {
+  /** `<provider>_<display>_<simulator|hardware>`; stored as `null`, filled in on read. */
+  backend_name: string | null;
+  /** The backend's display name. */
+  display_name: string;
+  /** The backend's version. */
+  backend_version: string;
+  /** The job's id. */
+  job_id: string;
+  /** The user's id of the job, if any. */
+  qobj_id: string | null;
+  /** Whether the whole job ran. */
+  success: boolean;
+  /** Where the job is. */
+  status: JobStatus;
+  /** Free-form information about the job. */
+  header: Record<string, unknown>;
+  /** One entry per experiment. */
+  results: ExperimentData[];
+}
+
+/** A gate that a backend offers, as its config lists it. */
+export interface GateConfig {
+  /** The gate's name, e.g. `"rlx"`. */
+  name: string;
+  /** Its parameters' names. */
+  parameters?: string[];
+  /** Its definition in OpenQASM. */
+  qasm_def?: string;
+  /** The wire groups it may act on. */
+  coupling_map?: unknown[];
+  /** What it does. */
+  description?: string;
+}
+
+/**
+ * A backend's configuration as the lab uploads it (sqooler's
+ * `BackendConfigSchemaIn`), stored as `backends/configs/<display>.json`.
+ * Fields that sqooler added later (`sign`, `kid`, …) are kept as they are.
+ */
+export interface BackendConfigIn {
+  /** What the backend is. */
+  description: string;
+  /** Its version, `X.Y.Z`. */
+  version: string;
+  /** Its short name, 1 to 64 lowercase letters and digits. */
+  display_name: string;
+  /** The kind of atoms. */
+  cold_atom_type: ColdAtomType;
+  /** The gates it offers. */
+  gates: GateConfig[];
+  /** How many experiments one job may hold. */
+  max_experiments: number;
+  /** How many shots one experiment may take. */
+  max_shots: number;
+  /** Whether it is a simulator (else hardware). */
+  simulator: boolean;
+  /** The instruction names that jobs may use. */
+  supported_instructions: string[];
+  /** How many wires it has. */
+  num_wires: number;
+  /** `"interleaved"`, `"sequential"` or `"linear"`. */
+  wire_order: string;
+  /** How many species of atoms. */
+  num_species: number;
+  /** Whether the lab says it works (sqooler < 0.9; newer versions look at `last_queue_check`). */
+  operational: boolean;
+  /** Jobs waiting, as the lab reports it. */
+  pending_jobs: number | null;
+  /** A message from the lab. */
+  status_msg: string | null;
+  /** When a worker last looked at the queue, as ISO 8601 (`…Z` or `…+00:00`). */
+  last_queue_check: string | null;
+  /** Whether results are signed (sqooler ≥ 0.9). */
+  sign?: boolean;
+  /** The id of the signing key (sqooler ≥ 0.9). */
+  kid?: string | null;
+}
+
+/** A config as one may write it: the fields with defaults can be left out. */
+export type BackendConfigInput =
+  & Omit<
+    BackendConfigIn,
+    "operational" | "pending_jobs" | "status_msg" | "last_queue_check"
+  >
+  & Partial<
+    Pick<
+      BackendConfigIn,
+      "operational" | "pending_jobs" | "status_msg" | "last_queue_check"
+    >
+  >;
+
+/**
+ * A backend's configuration in qiskit's form, as the API sends it to users
+ * (sqooler's `BackendConfigSchemaOut`).
+ */
+export interface BackendConfigOut {
+  /** What the backend is. */
+  description: string;
+  /** Its short name. */
+  display_name: string;
+  /** Always `false`. */
+  conditional: boolean;
+  /** Always `"linear"`. */
+  coupling_map: string;
+  /** Always `false`. */
+  dynamic_reprate_enabled: boolean;
+  /** Always `false`. */
+  local: boolean;
+  /** Always `true`. */
+  memory: boolean;
+  /** Always `false`. */
+  open_pulse: boolean;
+  /** The config's `version`. */
+  backend_version: string;
+  /** The config's `num_wires`. */
+  n_qubits: number;
+  /** `<provider>_<display>_<simulator|hardware>`. */
+  backend_name: string;
+  /** The names of the config's gates. */
+  basis_gates: string[];
+  /** How many experiments one job may hold. */
+  max_experiments: number;
+  /** How many shots one experiment may take. */
+  max_shots: number;
+  /** Whether it is a simulator. */
+  simulator: boolean;
+  /** The gates it offers. */
+  gates: GateConfig[];
+  /** The instruction names that jobs may use. */
+  supported_instructions: string[];
+  /** The kind of atoms. */
+  cold_atom_type: ColdAtomType;
+  /** The wire order. */
+  wire_order: string;
+  /** How many species of atoms. */
+  num_species: number;
+  /** The backend's web page, if any. */
+  url: string | null;
+}
+
+/**
+ * A backend's status in qiskit's form (sqooler's `BackendStatusSchemaOut`).
+ */
+export interface BackendStatusOut {
+  /** `<provider>_<display>_<simulator|hardware>`. */
+  backend_name: string;
+  /** The config's `version`. */
+  backend_version: string;
+  /** Whether jobs get run: the lab says so and a worker polled recently. */
+  operational: boolean;
+  /** Jobs waiting, as the lab reports it, else 0. */
+  pending_jobs: number;
+  /** A message from the lab, else `""`. */
+  status_msg: string;
+}
+
+/**
+ * What {@linkcode getNextJobInQueue} returns (sqooler's `NextJobSchema`):
+ * the job's id and folder, or `"None"` twice when the queue is empty.
+ */
+export interface NextJob {
+  /** The job's id, or `"None"`. */
+  job_id: string;
+  /** `"jobs/running"`, or `"None"`. */
+  job_json_path: string;
+}
+
+/** How to reach a local storage (sqooler's `LocalLoginInformation`). */
+export interface LocalLoginInformation {
+  /** The folder that holds the storage. */
+  base_path: string;
+}
+
+/**
+ * What this library records about a job beside sqooler's files, as
+ * `meta/<display>/<id>.json`: who submitted it and how often a worker took it
+ * and died. sqooler's Python tools never read or rewrite it.
+ */
+export interface JobMeta {
+  /** The job's id. */
+  job_id: string;
+  /** Who submitted it; `null` for a job that another tool submitted. */
+  username: string | null;
+  /** When it was submitted, as ISO 8601, if known. */
+  submitted_at: string | null;
+  /** How many workers took it and stopped without finishing it. */
+  attempts: number;
+}
+
+/**
+ * A worker's claim on a running job, as `leases/<display>/<id>.json`. It lets
+ * {@linkcode recoverStaleJobs} tell a job whose worker died from one that is
+ * still being worked on.
+ */
+export interface Lease {
+  /** The job's id. */
+  job_id: string;
+  /** When the worker took the job (or the lease was last extended), as ISO 8601. */
+  claimed_at: string;
+  /** When the claim runs out unless it is extended, as ISO 8601. */
+  expires_at: string;
+}
+
+const int = z.int();
+const count = z.int().nonnegative();
+const status = z.enum(["INITIALIZING", "QUEUED", "DONE", "ERROR"]);
+const displayName = z.string().regex(/^[a-z0-9]{1,64}$/, {
+  error: "expected 1 to 64 lowercase letters and digits",
+});
+// sqooler writes `…ffffffZ` (pydantic) or `…+00:00` (isoformat); a naive time means UTC.
+const isoTime = z.string().regex(
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?$/,
+  { error: "expected an ISO 8601 time" },
+);
+
+/** Schema of {@linkcode StatusMsg}. */
+export const StatusMsg: Schema<StatusMsg> = z.object({
+  job_id: z.string(),
+  status,
+  detail: z.string(),
+  error_message: z.string(),
+});
+
+const gate = z.object({
+  name: z.string(),
+  wires: z.array(int),
+  params: z.array(z.number()),
+}).loose();
+
+/** Schema of {@linkcode Gate}. */
+export const Gate: Schema<Gate> = gate;
+
+const instruction = z.tuple([z.string(), z.array(int), z.array(z.number())]);
+
+const experiment = z.object({
+  instructions: z.array(instruction),
+  num_wires: count,
+  shots: count,
+  wire_order: z.string(),
+  seed: z.int().nullable().optional(),
+}).loose();
+
+/** Schema of {@linkcode Experiment}. */
+export const Experiment: Schema<Experiment> = experiment;
+
+/** Schema of {@linkcode Job}: keys `experiment_<n>`. */
+export const Job: Schema<Job> = z.record(
+  z.string().regex(/^experiment_\d+$/, {
+    error: "expected keys experiment_0, experiment_1, …",
+  }),
+  experiment,
+);
+
+const measurementData = z.object({
+  memory: z.array(z.string()),
+  instructions: z.array(gate).nullable().optional(),
+}).loose();
+
+/** Schema of {@linkcode MeasurementData}. */
+export const MeasurementData: Schema<MeasurementData> = measurementData;
+
+const experimentData = z.object({
+  header: z.record(z.string(), z.unknown()),
+  shots: count,
+  success: z.boolean(),
+  data: measurementData,
+}).loose();
+
+/** Schema of {@linkcode ExperimentData}. */
+export const ExperimentData: Schema<ExperimentData> = experimentData;
+
+/** Schema of {@linkcode Result}. */
+export const Result: Schema<Result> = z.object({
+  backend_name: z.string().nullable().default(null),
+  display_name: z.string(),
+  backend_version: z.string(),
+  job_id: z.string(),
+  qobj_id: z.string().nullable().default(null),
+  success: z.boolean().default(true),
+  status,
+  header: z.record(z.string(), z.unknown()).default({}),
+  results: z.array(experimentData).default([]),
+}).loose();
+
+const gateConfig = z.object({ name: z.string() }).loose();
+
+/** Schema of {@linkcode GateConfig}. */
+export const GateConfig: Schema<GateConfig> = gateConfig;
+
+/** Schema of {@linkcode BackendConfigIn}; fills in the defaults. */
+export const BackendConfigIn: Schema<BackendConfigIn> = z.object({
+  description: z.string(),
+  version: z.string(),
+  display_name: displayName,
+  cold_atom_type: z.enum(["fermion", "boson", "spin", "mixed"]),
+  gates: z.array(gateConfig),
+  max_experiments: count,
+  max_shots: count,
+  simulator: z.boolean(),
+  supported_instructions: z.array(z.string()),
+  num_wires: count,
+  wire_order: z.string(),
+  num_species: count,
+  operational: z.boolean().nullable().default(true).transform((v) => v ?? true),
+  pending_jobs: count.nullable().default(null),
+  status_msg: z.string().nullable().default(null),
+  last_queue_check: isoTime.nullable().default(null),
+}).loose();
+
+/** Schema of {@linkcode BackendConfigOut}. */
+export const BackendConfigOut: Schema<BackendConfigOut> = z.object({
+  description: z.string(),
+  display_name: displayName,
+  conditional: z.boolean(),
+  coupling_map: z.string(),
+  dynamic_reprate_enabled: z.boolean(),
+  local: z.boolean(),
+  memory: z.boolean(),
+  open_pulse: z.boolean(),
+  backend_version: z.string(),
+  n_qubits: count,
+  backend_name: z.string(),
+  basis_gates: z.array(z.string()),
+  max_experiments: count,
+  max_shots: count,
+  simulator: z.boolean(),
+  gates: z.array(gateConfig),
+  supported_instructions: z.array(z.string()),
+  cold_atom_type: z.enum(["fermion", "boson", "spin", "mixed"]),
+  wire_order: z.string(),
+  num_species: count,
+  url: z.string().nullable(),
+});
+
+/** Schema of {@linkcode BackendStatusOut}. */
+export const BackendStatusOut: Schema<BackendStatusOut> = z.object({
+  backend_name: z.string(),
+  backend_version: z.string(),
+  operational: z.boolean(),
+  pending_jobs: count,
+  status_msg: z.string(),
+});
+
+/** Schema of {@linkcode NextJob}. */
+export const NextJob: Schema<NextJob> = z.object({
+  job_id: z.string(),
+  job_json_path: z.string(),
+});
+
+/** Schema of {@linkcode JobMeta}. */
+export const JobMeta: Schema<JobMeta> = z.object({
+  job_id: z.string(),
+  username: z.string().nullable().default(null),
+  submitted_at: isoTime.nullable().default(null),
+  attempts: count.default(0),
+}).loose();
+
+/** Schema of {@linkcode Lease}. */
+export const Lease: Schema<Lease> = z.object({
+  job_id: z.string(),
+  claimed_at: isoTime,
+  expires_at: isoTime,
+}).loose();
+
+/** Schema of {@linkcode LocalLoginInformation}. */
+export const LocalLoginInformation: Schema<LocalLoginInformation> = z.object({
+  base_path: z.string().min(1),
+});
+
+/**
+ * Checks data against a schema and says what is wrong in one line.
+ *
+ * @internal
+ */
+export function check<T>(
+  schema: Schema<T>,
+  data: unknown,
+): { ok: true; value: T } | { ok: false; reason: string } {
+  const result = schema.safeParse(data);
+  if (result.success) return { ok: true, value: result.data };
+  const issues = (result.error as z.ZodError).issues ?? [];
+  const reason =
+    issues.slice(0, 3).map((issue) =>
+      issue.path.length > 0
+        ? `${issue.path.map(String).join(".")}: ${issue.message}`
+        : issue.message
+    ).join("; ") || result.error.message;
+  return { ok: false, reason };
+}
+
+/**
+ * Reads a time as sqooler stores it (`…ffffffZ`, `…+00:00`, or naive UTC).
+ *
+ * @internal
+ * @returns Milliseconds since the epoch, or `NaN`.
+ */
+export function parseStoredTime(value: string): number {
+  return Date.parse(/(Z|[+-]\d{2}:\d{2})$/.test(value) ? value : `${value}Z`);
+}
