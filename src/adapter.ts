@@ -136,15 +136,23 @@ export const records = {
     return `${storagePath}/${id}.json`;
   },
 
-  /** Checks that the adapter is active and that path and id are acceptable. */
-  check(adapter: StorageAdapter, storagePath: string, id?: string): void {
+  /**
+   * Checks that the adapter is active and that path and id are acceptable.
+   * The id is checked whenever it is passed, also when a caller passed
+   * `undefined`, which must not become a record named "undefined".
+   */
+  check(
+    adapter: StorageAdapter,
+    storagePath: string,
+    ...id: [id?: string]
+  ): void {
     if (!adapter.active) {
       throw new InactiveStorageError(
         `Storage "${adapter.name}" is not active; it refuses every operation`,
       );
     }
     assertStoragePath(storagePath);
-    if (id !== undefined) assertRecordId(id);
+    if (id.length > 0) assertRecordId(id[0]);
   },
 
   /** Turns content into JSON text, refusing what is not a JSON object. */
@@ -158,14 +166,27 @@ export const records = {
         }`,
       );
     }
+    let text: string | undefined;
     try {
-      return JSON.stringify(content);
+      text = JSON.stringify(content);
     } catch (error) {
       throw new InvalidRecordError(
-        `Cannot write ${record}: ${(error as Error).message}`,
+        // V8's message on a cycle spans lines; an error message is one.
+        `Cannot write ${record}: ${
+          (error as Error).message.replace(/\s*\n\s*/g, " ")
+        }`,
         { cause: error },
       );
     }
+    // A toJSON method can turn an object into other JSON, e.g. a Date into a string.
+    if (typeof text !== "string" || !text.startsWith("{")) {
+      throw new InvalidRecordError(
+        `Cannot write ${record}: expected a JSON object, got JSON ${
+          describeValue(text)
+        }`,
+      );
+    }
+    return text;
   },
 
   /** Reads JSON text, refusing what is not a JSON object. */

@@ -67,6 +67,7 @@ export async function uploadConfig(
 ): Promise<BackendConfigIn> {
   const parsed = parseInput(config, "backend config", BackendConfigIn);
   await putRecord(adapter, { path: CONFIGS, id: parsed.display_name }, parsed);
+  recentNames.get(adapter)?.delete(parsed.display_name);
   return parsed;
 }
 
@@ -147,10 +148,53 @@ export function longBackendName(
   config: Pick<BackendConfigIn, "display_name" | "simulator">,
 ): string {
   const provider = normalizeProviderName(providerName);
-  const display = assertDisplayName(config.display_name);
+  const display = assertDisplayName(config?.display_name);
   return `${provider}_${display}_${
     config.simulator ? "simulator" : "hardware"
   }`;
+}
+
+/** How long, in milliseconds, {@linkcode recentBackendName} trusts a config it read. */
+const NAME_TTL_MS = 1000;
+const recentNames = new WeakMap<
+  StorageAdapter,
+  Map<string, { name: string; readAt: number }>
+>();
+
+/**
+ * A backend's long name from its config, or `undefined` when it has no config.
+ * A config read less than a second ago is not read again (a config uploaded
+ * in this process is read afresh), so that reading many results does not
+ * re-read and re-check the config for each; absence is never remembered.
+ *
+ * @internal
+ */
+export async function recentBackendName(
+  adapter: StorageAdapter,
+  displayName: string,
+): Promise<string | undefined> {
+  const now = performance.now();
+  let names = recentNames.get(adapter);
+  const known = names?.get(displayName);
+  if (known !== undefined && now - known.readAt < NAME_TTL_MS) {
+    return known.name;
+  }
+  const config = await readRecord(
+    adapter,
+    { path: CONFIGS, id: displayName },
+    BackendConfigIn,
+  );
+  if (config === undefined) {
+    names?.delete(displayName);
+    return undefined;
+  }
+  const name = longBackendName(adapter.name, config);
+  if (names === undefined) {
+    names = new Map();
+    recentNames.set(adapter, names);
+  }
+  names.set(displayName, { name, readAt: now });
+  return name;
 }
 
 /**
@@ -159,6 +203,7 @@ export function longBackendName(
  * @param providerName The storage provider's name.
  * @param config The stored config.
  * @returns The config in qiskit's form.
+ * @throws {InvalidRecordError} When the config does not match its schema.
  *
  * @example
  * ```ts
@@ -181,6 +226,8 @@ export function backendDictToQiskit(
   providerName: string,
   config: BackendConfigIn,
 ): BackendConfigOut {
+  // Checked here too: a caller's config need not come from getConfig.
+  config = parseInput(config, "backend config", BackendConfigIn);
   return {
     description: config.description,
     display_name: config.display_name,
@@ -233,6 +280,7 @@ export interface BackendStatusOptions {
  * @param config The stored config.
  * @param options The liveness timeout and the clock.
  * @returns The status.
+ * @throws {InvalidRecordError} When the config does not match its schema.
  *
  * @example A backend whose worker polled a minute ago
  * ```ts
@@ -256,8 +304,9 @@ export function backendDictToQiskitStatus(
   config: BackendConfigIn,
   options: BackendStatusOptions = {},
 ): BackendStatusOut {
-  const now = (options.now ?? Date.now)();
-  const timeoutMs = options.timeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS;
+  config = parseInput(config, "backend config", BackendConfigIn);
+  const now = (options?.now ?? Date.now)();
+  const timeoutMs = options?.timeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS;
   const lastCheck = config.last_queue_check === null
     ? NaN
     : parseStoredTime(config.last_queue_check);
@@ -379,14 +428,14 @@ export async function timestampQueue(
   options: TimestampQueueOptions = {},
 ): Promise<boolean> {
   const id = assertDisplayName(displayName);
-  const now = (options.now ?? Date.now)();
+  const now = (options?.now ?? Date.now)();
   let stamps = lastStamps.get(adapter);
   if (stamps === undefined) {
     stamps = new Map();
     lastStamps.set(adapter, stamps);
   }
   const last = stamps.get(id);
-  if (last !== undefined && now - last < (options.minIntervalMs ?? 0)) {
+  if (last !== undefined && now - last < (options?.minIntervalMs ?? 0)) {
     return false;
   }
   let stored: JsonObject;

@@ -16,11 +16,10 @@
  * @module
  */
 
-import type { JsonObject, StorageAdapter } from "./adapter.ts";
-import { longBackendName, timestampQueue } from "./backends.ts";
+import { type JsonObject, records, type StorageAdapter } from "./adapter.ts";
+import { recentBackendName, timestampQueue } from "./backends.ts";
 import { AlreadyExistsError, InvalidRecordError } from "./errors.ts";
 import {
-  CONFIGS,
   DELETED,
   finishedPath,
   leasesPath,
@@ -47,7 +46,6 @@ import {
   readRecord,
 } from "./records.ts";
 import {
-  BackendConfigIn,
   JobMeta,
   type Lease,
   type NextJob,
@@ -185,6 +183,8 @@ export async function uploadJob(
       }`,
     );
   }
+  // A job that cannot be stored is refused before its owner is recorded.
+  records.serialize(job, `the job for ${displayName}`);
   const now = (options.now ?? Date.now)();
   for (let attempt = 0;; attempt++) {
     const jobId = newJobId(now);
@@ -233,14 +233,16 @@ export async function uploadStatus(
   adapter: StorageAdapter,
   ref: JobRef,
 ): Promise<StatusMsg> {
-  const { displayName, jobId } = checkRef(ref);
+  const checked = checkRef(ref);
+  const { displayName, jobId } = checked;
   const draft: StatusMsg = {
     job_id: jobId,
     status: "INITIALIZING",
     detail: "Got your json.",
     error_message: "None",
   };
-  if (!(await visibleTo(adapter, checkRef(ref)))) return draft;
+  // The checked copy, not `ref` again: a getter could answer differently.
+  if (!(await visibleTo(adapter, checked))) return draft;
   try {
     await adapter.upload(statusPath(displayName), jobId, draft);
     return draft;
@@ -302,7 +304,8 @@ export async function getStatus(
 /**
  * Reads a job's result, with `backend_name` filled in. A job that has no
  * result (yet), that does not exist, or that belongs to another user gets a
- * result with status ERROR, as in sqooler.
+ * result with status ERROR, as in sqooler. The backend's config, which gives
+ * `backend_name`, is read at most once a second per backend.
  *
  * @param adapter The storage.
  * @param ref The backend, the user and the job.
@@ -340,12 +343,8 @@ export async function getResult(
     header: {},
     results: [],
   });
-  const config = await readRecord(
-    adapter,
-    { path: CONFIGS, id: displayName },
-    BackendConfigIn,
-  );
-  if (config === undefined) return missing("");
+  const backendName = await recentBackendName(adapter, displayName);
+  if (backendName === undefined) return missing("");
   if (!(await visibleTo(adapter, checked))) return missing(displayName);
   const result = await readRecord(
     adapter,
@@ -353,7 +352,7 @@ export async function getResult(
     Result,
   );
   if (result === undefined) return missing(displayName);
-  return { ...result, backend_name: longBackendName(adapter.name, config) };
+  return { ...result, backend_name: backendName };
 }
 
 /** Where a job file is, for {@linkcode getJobContent}. */
@@ -391,11 +390,12 @@ export interface JobLocation {
  * assert("experiment_0" in content);
  * ```
  */
-export function getJobContent(
+export async function getJobContent(
   adapter: StorageAdapter,
   location: JobLocation,
 ): Promise<JsonObject> {
-  return adapter.get(
+  // async, so that a bad name rejects the promise instead of throwing.
+  return await adapter.get(
     assertStoragePath(location?.storagePath),
     assertJobId(location.jobId),
   );
@@ -459,9 +459,9 @@ export async function getNextJobInQueue(
   options: NextJobOptions = {},
 ): Promise<NextJob> {
   const display = assertDisplayName(displayName);
-  const clock = options.now ?? Date.now;
+  const clock = options?.now ?? Date.now;
   await timestampQueue(adapter, display, {
-    minIntervalMs: options.stampIntervalMs ?? 1000,
+    minIntervalMs: options?.stampIntervalMs ?? 1000,
     now: clock,
   });
   const jobId = await adapter.moveOldest(queuedPath(display), RUNNING);
@@ -469,8 +469,9 @@ export async function getNextJobInQueue(
   await writeLease(adapter, {
     displayName: display,
     jobId,
-    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    leaseMs: options?.leaseMs ?? DEFAULT_LEASE_MS,
     now: clock,
+    expectNew: true,
   });
   return { job_id: jobId, job_json_path: RUNNING };
 }
@@ -481,6 +482,8 @@ interface LeaseTerms {
   jobId: string;
   leaseMs: number;
   now: Clock;
+  /** Whether the job has no lease yet, as when it was just taken. */
+  expectNew?: boolean;
 }
 
 /** Records (or renews) a worker's lease on a running job. */
@@ -494,10 +497,15 @@ export async function writeLease(
     claimed_at: new Date(now).toISOString(),
     expires_at: new Date(now + terms.leaseMs).toISOString(),
   };
-  await putRecord(adapter, {
-    path: leasesPath(terms.displayName),
-    id: terms.jobId,
-  }, lease);
+  await putRecord(
+    adapter,
+    {
+      path: leasesPath(terms.displayName),
+      id: terms.jobId,
+    },
+    lease,
+    { expectNew: terms.expectNew },
+  );
   return lease;
 }
 
@@ -575,6 +583,7 @@ export async function updateInDatabase(
       adapter,
       { path: resultsPath(displayName), id: jobId },
       result,
+      { expectNew: true },
     );
     target = finishedPath(displayName);
   } else if (status.status === "ERROR") {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import {
   type JsonObject,
   records,
@@ -115,6 +115,8 @@ export class LocalAdapter implements StorageAdapter {
   /** Whether writes are synced to disk. */
   readonly fsync: boolean;
   #rescanIntervalMs: number;
+  /** `basePath` with one separator at its end, to which checked names are appended. */
+  #root: string;
   #folders = new Set<string>();
   #listings = new Map<string, Listing>();
 
@@ -137,6 +139,9 @@ export class LocalAdapter implements StorageAdapter {
       );
     }
     this.basePath = resolve(basePath);
+    this.#root = /[\\/]$/.test(this.basePath)
+      ? this.basePath
+      : `${this.basePath}/`;
     this.name = normalizeProviderName(options.name ?? "default");
     this.active = options.active ?? true;
     this.fsync = options.fsync ?? false;
@@ -212,6 +217,12 @@ export class LocalAdapter implements StorageAdapter {
       throw translate(error, record, "update");
     }
     await this.#write(storagePath, id, text, false);
+    const listing = this.#listings.get(storagePath);
+    // The new file has a new time, which makes the record the newest.
+    if (listing !== undefined) {
+      listing.times.delete(id);
+      listing.stale = true;
+    }
   }
 
   /**
@@ -300,7 +311,7 @@ export class LocalAdapter implements StorageAdapter {
     } catch (error) {
       throw translate(error, records.name(storagePath, id), "delete");
     }
-    if (this.fsync) await syncFolder(join(this.basePath, storagePath));
+    if (this.fsync) await syncFolder(this.#root + storagePath);
   }
 
   /**
@@ -316,7 +327,9 @@ export class LocalAdapter implements StorageAdapter {
   }
 
   #file(storagePath: string, id: string): string {
-    return join(this.basePath, storagePath, `${id}.json`);
+    // Path and id were checked, so plain joining is safe; node:path's join
+    // costs about 0.3 µs, and a lifecycle joins some twenty paths.
+    return `${this.#root}${storagePath}/${id}.json`;
   }
 
   /** Lists a folder with the files' times, oldest first; reuses known times. */
@@ -324,7 +337,7 @@ export class LocalAdapter implements StorageAdapter {
     storagePath: string,
     known: Map<string, number>,
   ): Promise<[string, number][]> {
-    const folder = join(this.basePath, storagePath);
+    const folder = this.#root + storagePath;
     const names: string[] = [];
     try {
       for await (const entry of Deno.readDir(folder)) {
@@ -347,7 +360,7 @@ export class LocalAdapter implements StorageAdapter {
     for (let i = 0; i < unknown.length; i += STAT_BATCH) {
       const batch = unknown.slice(i, i + STAT_BATCH);
       const stats = await Promise.allSettled(
-        batch.map((id) => Deno.lstat(join(folder, `${id}.json`))),
+        batch.map((id) => Deno.lstat(`${folder}/${id}.json`)),
       );
       stats.forEach((stat, j) => {
         // A file that went away since the listing is simply not there.
@@ -401,8 +414,8 @@ export class LocalAdapter implements StorageAdapter {
       }
     }
     if (this.fsync) {
-      await syncFolder(join(this.basePath, toPath));
-      await syncFolder(join(this.basePath, fromPath));
+      await syncFolder(this.#root + toPath);
+      await syncFolder(this.#root + fromPath);
     }
     return true;
   }
@@ -415,11 +428,7 @@ export class LocalAdapter implements StorageAdapter {
     create: boolean,
   ): Promise<void> {
     await this.#ensureFolder(TEMP, false);
-    const temp = join(
-      this.basePath,
-      TEMP,
-      `${id}.${crypto.randomUUID()}.tmp`,
-    );
+    const temp = `${this.#root}${TEMP}/${id}.${crypto.randomUUID()}.tmp`;
     const target = this.#file(storagePath, id);
     const data = new TextEncoder().encode(text);
     let placed = false;
@@ -447,7 +456,7 @@ export class LocalAdapter implements StorageAdapter {
       // A rename consumed the temp file; a link leaves it behind.
       if (create || !placed) tryRemove(temp);
     }
-    if (this.fsync) await syncFolder(join(this.basePath, storagePath));
+    if (this.fsync) await syncFolder(this.#root + storagePath);
   }
 
   async #writeTemp(temp: string, data: Uint8Array): Promise<void> {
@@ -476,7 +485,7 @@ export class LocalAdapter implements StorageAdapter {
 
   async #ensureFolder(storagePath: string, force: boolean): Promise<void> {
     if (!force && this.#folders.has(storagePath)) return;
-    await Deno.mkdir(join(this.basePath, storagePath), { recursive: true });
+    await Deno.mkdir(this.#root + storagePath, { recursive: true });
     this.#folders.add(storagePath);
   }
 }

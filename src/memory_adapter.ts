@@ -71,8 +71,8 @@ export class MemoryAdapter implements StorageAdapter {
    * @throws {InvalidNameError} When the name is not acceptable.
    */
   constructor(options: MemoryAdapterOptions = {}) {
-    this.name = normalizeProviderName(options.name ?? "default");
-    this.active = options.active ?? true;
+    this.name = normalizeProviderName(options?.name ?? "default");
+    this.active = options?.active ?? true;
   }
 
   /**

@@ -17,15 +17,30 @@ const MAX_USERNAME = 256;
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** How a value looks in an error message: quoted, escaped, and cut when long. */
+/**
+ * How a value looks in an error message: quoted, cut when long, and with every
+ * character outside printable ASCII escaped, so that a look-alike such as
+ * `"\uff46ermions"` shows why it was refused and a hostile name cannot put
+ * control or bidi characters into a log line.
+ */
 export function describeValue(value: unknown): string {
   if (typeof value !== "string") {
-    return value === null ? "null" : `(a ${typeof value})`;
+    const plain = value == null || typeof value === "number" ||
+      typeof value === "boolean";
+    if (plain) return String(value);
+    return Array.isArray(value)
+      ? "an array"
+      : typeof value === "object"
+      ? "an object"
+      : `a ${typeof value}`;
   }
-  if (value.length <= 40) return JSON.stringify(value);
-  return `${
-    JSON.stringify(value.slice(0, 40) + "…")
-  } (${value.length} characters)`;
+  const quoted = JSON.stringify(value.slice(0, 40)).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return value.length <= 40
+    ? quoted
+    : `${quoted}… (${value.length} characters)`;
 }
 
 function fail(kind: string, value: unknown, rule: string): never {
@@ -216,6 +231,7 @@ function random48(): number {
  *
  * @param now The current time in milliseconds since the epoch.
  * @returns The new id.
+ * @throws {InvalidNameError} When `now` is not a finite number.
  *
  * @example Ids sort by creation time
  * ```ts
@@ -229,6 +245,9 @@ function random48(): number {
  * ```
  */
 export function newJobId(now: number = Date.now()): string {
+  if (typeof now !== "number" || !Number.isFinite(now)) {
+    fail("time for a job id", now, "expected milliseconds since the epoch");
+  }
   let time = Math.max(Math.floor(now), 0);
   let random: number;
   if (time <= lastTime) {

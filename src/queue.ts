@@ -358,7 +358,7 @@ export async function getQueueStats(
   options: { now?: Clock } = {},
 ): Promise<QueueStats> {
   const display = assertDisplayName(displayName);
-  const now = (options.now ?? Date.now)();
+  const now = (options?.now ?? Date.now)();
   const queued = await adapter.list(queuedPath(display));
   let oldestQueuedAgeMs: number | null = null;
   if (queued.length > 0) {

@@ -89,25 +89,38 @@ export function parseInput<T>(
   return result.value;
 }
 
+/** Options of {@linkcode putRecord}. */
+export interface PutOptions {
+  /**
+   * Try to create the record before trying to replace it: the cheaper order
+   * for a record that usually does not exist yet (a lease, a result), since a
+   * failed attempt costs an error with its stack trace.
+   */
+  expectNew?: boolean;
+}
+
 /** Creates a record or replaces it, whichever applies. */
 export async function putRecord(
   adapter: StorageAdapter,
   key: { path: string; id: string },
   content: object,
+  options: PutOptions = {},
 ): Promise<void> {
+  const create = () => adapter.upload(key.path, key.id, content);
+  const replace = () => adapter.update(key.path, key.id, content);
+  const steps = options.expectNew ? [create, replace] : [replace, create];
   // Two rounds cover a concurrent create or delete between the two calls.
   for (let round = 0;; round++) {
-    try {
-      await adapter.update(key.path, key.id, content);
-      return;
-    } catch (error) {
-      if (!(error instanceof NotFoundError) || round > 1) throw error;
-    }
-    try {
-      await adapter.upload(key.path, key.id, content);
-      return;
-    } catch (error) {
-      if (!(error instanceof AlreadyExistsError) || round > 1) throw error;
+    for (const step of steps) {
+      try {
+        await step();
+        return;
+      } catch (error) {
+        const lost = step === create
+          ? error instanceof AlreadyExistsError
+          : error instanceof NotFoundError;
+        if (!lost || round > 1) throw error;
+      }
     }
   }
 }

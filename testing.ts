@@ -1,0 +1,19 @@
+/**
+ * Helpers for testing code that uses this library, and for proving that a new
+ * {@linkcode StorageAdapter} behaves like the ones here.
+ *
+ * @module
+ */
+
+export {
+  type ConformanceOptions,
+  testStorageAdapter,
+} from "./src/testing/conformance.ts";
+export {
+  createTestAdapter,
+  type SeedJob,
+  type SeedState,
+  type TestAdapter,
+  type TestAdapterOptions,
+  testBackendConfig,
+} from "./src/testing/seed.ts";

@@ -1,0 +1,382 @@
+import assert from "node:assert/strict";
+import {
+  DELETED,
+  extendLease,
+  finishedPath,
+  getNextJobInQueue,
+  getQueueStats,
+  getStatus,
+  InvalidNameError,
+  InvalidRecordError,
+  leasesPath,
+  LocalAdapter,
+  MemoryAdapter,
+  metaPath,
+  NotFoundError,
+  queuedPath,
+  recoverStaleJobs,
+  type Result,
+  RUNNING,
+  statusPath,
+  type StorageAdapter,
+  updateInDatabase,
+  uploadConfig,
+  uploadJob,
+  uploadStatus,
+} from "@sqooler/storage";
+
+const T0 = Date.parse("2026-11-28T10:00:00Z");
+const at = (ms: number) => () => T0 + ms;
+const JOB = {
+  experiment_0: {
+    instructions: [["measure", [0], []]],
+    num_wires: 1,
+    shots: 1,
+    wire_order: "linear",
+  },
+};
+const ALICE = { displayName: "spins", username: "alice" };
+const SPINS = { displayName: "spins" };
+
+/** A storage with the backend "spins" and the given number of queued jobs. */
+async function spinStore(
+  jobs: number,
+  adapter: StorageAdapter = new MemoryAdapter({ name: "lab" }),
+): Promise<{ adapter: StorageAdapter; ids: string[] }> {
+  await uploadConfig(adapter, {
+    description: "A spin chain",
+    version: "1.2.3",
+    display_name: "spins",
+    cold_atom_type: "spin",
+    gates: [],
+    max_experiments: 10,
+    max_shots: 100,
+    simulator: true,
+    supported_instructions: ["measure"],
+    num_wires: 5,
+    wire_order: "linear",
+    num_species: 1,
+  });
+  const ids = [];
+  for (let i = 0; i < jobs; i++) {
+    const jobId = await uploadJob(adapter, { job: JOB, ...ALICE, now: at(0) });
+    await uploadStatus(adapter, { ...ALICE, jobId });
+    ids.push(jobId);
+  }
+  return { adapter, ids };
+}
+
+function resultOf(jobId: string): Result {
+  return {
+    backend_name: null,
+    display_name: "spins",
+    backend_version: "1.2.3",
+    job_id: jobId,
+    qobj_id: null,
+    success: true,
+    status: "DONE",
+    header: {},
+    results: [],
+  };
+}
+
+async function take(adapter: StorageAdapter, ms: number, leaseMs?: number) {
+  return (await getNextJobInQueue(adapter, "spins", { now: at(ms), leaseMs }))
+    .job_id;
+}
+
+// ---- getQueueStats ----
+
+Deno.test("getQueueStats() counts queued, running, finished and failed jobs", async () => {
+  const { adapter, ids: [a, b, c, d, e] } = await spinStore(5);
+  assert.equal(await take(adapter, 10_000), a);
+  assert.equal(await take(adapter, 10_000), b);
+  assert.equal(await take(adapter, 10_000), c);
+  await updateInDatabase(adapter, {
+    ...SPINS,
+    jobId: a,
+    status: { job_id: a, status: "DONE", detail: "", error_message: "None" },
+    result: resultOf(a),
+  });
+  await updateInDatabase(adapter, {
+    ...SPINS,
+    jobId: b,
+    status: { job_id: b, status: "ERROR", detail: "", error_message: "bad" },
+  });
+  // Jobs of another backend do not count.
+  await adapter.upload(RUNNING, "0123456789abcdef01234567", JOB);
+  await adapter.upload(DELETED, "0123456789abcdef01234568", JOB);
+
+  assert.deepEqual(await getQueueStats(adapter, "spins", { now: at(70_000) }), {
+    queued: 2,
+    oldestQueuedAgeMs: 70_000,
+    running: 1,
+    oldestLeaseAgeMs: 60_000,
+    runningJobs: [{ jobId: c, leaseAgeMs: 60_000 }],
+    finished: 1,
+    failed: 1,
+  });
+  assert.deepEqual(await adapter.list(queuedPath("spins")), [d, e]);
+});
+
+Deno.test("getQueueStats() of a backend without jobs is all zero", async () => {
+  const { adapter } = await spinStore(0);
+  assert.deepEqual(await getQueueStats(adapter, "spins"), {
+    queued: 0,
+    oldestQueuedAgeMs: null,
+    running: 0,
+    oldestLeaseAgeMs: null,
+    runningJobs: [],
+    finished: 0,
+    failed: 0,
+  });
+  await assert.rejects(getQueueStats(adapter, "../spins"), InvalidNameError);
+});
+
+// ---- recoverStaleJobs ----
+
+Deno.test("recoverStaleJobs() puts a stale job back at the head of its queue and counts the attempt", async () => {
+  const { adapter, ids: [a, b] } = await spinStore(3);
+  assert.equal(await take(adapter, 0), a);
+  const report = await recoverStaleJobs(adapter, {
+    ...SPINS,
+    olderThanMs: 30_000,
+    now: at(60_000),
+  });
+  assert.deepEqual(report, {
+    requeued: [a],
+    failed: [],
+    completed: [],
+    adopted: [],
+    alive: [],
+    attempts: { [a]: 1 },
+  });
+  assert.equal((await adapter.get(metaPath("spins"), a)).attempts, 1);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+  assert.equal(await take(adapter, 61_000), a);
+  assert.equal(await take(adapter, 61_000), b);
+});
+
+Deno.test("recoverStaleJobs() requeues at the head on a LocalAdapter shared by processes", async () => {
+  const basePath = await Deno.makeTempDir({ prefix: "queue_test_" });
+  const open = () => new LocalAdapter({ basePath, name: "lab" });
+  try {
+    const { ids: [a, b] } = await spinStore(3, open());
+    // Each step in its own adapter, as in its own process.
+    assert.equal(await take(open(), 0), a); // this worker then dies
+    const report = await recoverStaleJobs(open(), {
+      ...SPINS,
+      olderThanMs: 30_000,
+      now: at(60_000),
+    });
+    assert.deepEqual(report.requeued, [a]);
+    const worker = open();
+    assert.equal(await take(worker, 61_000), a);
+    assert.equal(await take(worker, 61_000), b);
+  } finally {
+    await Deno.remove(basePath, { recursive: true });
+  }
+});
+
+Deno.test("recoverStaleJobs() leaves jobs with a good lease alone", async () => {
+  const { adapter, ids: [a] } = await spinStore(1);
+  await take(adapter, 0);
+  const report = await recoverStaleJobs(adapter, {
+    ...SPINS,
+    olderThanMs: 30_000,
+    now: at(30_000),
+  });
+  assert.deepEqual(report.alive, [a]);
+  assert.deepEqual(report.requeued, []);
+  assert.deepEqual(await adapter.list(RUNNING), [a]);
+});
+
+Deno.test("recoverStaleJobs() without olderThanMs goes by the lease's expires_at", async () => {
+  const { adapter, ids: [a] } = await spinStore(1);
+  await take(adapter, 0, 60_000);
+  const early = await recoverStaleJobs(adapter, { ...SPINS, now: at(59_000) });
+  assert.deepEqual(early.alive, [a]);
+  const late = await recoverStaleJobs(adapter, { ...SPINS, now: at(61_000) });
+  assert.deepEqual(late.requeued, [a]);
+});
+
+Deno.test("recoverStaleJobs() marks a job ERROR with a clear message after maxAttempts", async () => {
+  const { adapter, ids: [a] } = await spinStore(1);
+  const options = { ...SPINS, olderThanMs: 1_000, maxAttempts: 3 };
+  const reports = [];
+  for (let round = 0; round < 3; round++) {
+    const start = round * 10_000;
+    assert.equal(await take(adapter, start), a);
+    reports.push(
+      await recoverStaleJobs(adapter, { ...options, now: at(start + 5_000) }),
+    );
+  }
+  assert.deepEqual(reports.map((r) => r.requeued), [[a], [a], []]);
+  assert.deepEqual(reports.map((r) => r.failed), [[], [], [a]]);
+  assert.deepEqual(reports.map((r) => r.attempts[a]), [1, 2, 3]);
+
+  const status = await getStatus(adapter, { ...ALICE, jobId: a });
+  assert.equal(status.status, "ERROR");
+  assert.equal(status.detail, "Got your json.");
+  assert.match(status.error_message, new RegExp(a));
+  assert.match(status.error_message, /3 workers/);
+  assert.match(status.error_message, /not run again/);
+  assert.deepEqual(await adapter.list(DELETED), [a]);
+  assert.deepEqual(await adapter.list(RUNNING), []);
+  assert.deepEqual(await adapter.list(queuedPath("spins")), []);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+  assert.equal((await adapter.get(metaPath("spins"), a)).attempts, 3);
+  assert.equal((await getQueueStats(adapter, "spins")).failed, 1);
+});
+
+Deno.test("recoverStaleJobs() completes jobs that have a final status but are still in jobs/running", async () => {
+  const { adapter, ids: [a, b] } = await spinStore(2);
+  await take(adapter, 0);
+  await take(adapter, 0);
+  // Workers that died after writing the status, before moving the job.
+  await adapter.upload(`results/spins`, a, resultOf(a));
+  await adapter.update(statusPath("spins"), a, {
+    job_id: a,
+    status: "DONE",
+    detail: "All done",
+    error_message: "None",
+  });
+  await adapter.update(statusPath("spins"), b, {
+    job_id: b,
+    status: "ERROR",
+    detail: "",
+    error_message: "bad",
+  });
+  const report = await recoverStaleJobs(adapter, {
+    ...SPINS,
+    olderThanMs: 30_000,
+    now: at(1_000),
+  });
+  assert.deepEqual(report.completed, [a, b]);
+  assert.deepEqual(report.requeued, []);
+  assert.deepEqual(await adapter.list(finishedPath("spins")), [a]);
+  assert.deepEqual(await adapter.list(DELETED), [b]);
+  assert.deepEqual(await adapter.list(RUNNING), []);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+});
+
+Deno.test("recoverStaleJobs() adopts a running job without lease, and recovers it later", async () => {
+  const { adapter } = await spinStore(0);
+  // Taken by sqooler's Python worker, which records no lease.
+  const jobId = "5b4625859f0440c2af154efb";
+  await adapter.upload(RUNNING, jobId, JOB);
+  await adapter.upload(statusPath("spins"), jobId, {
+    job_id: jobId,
+    status: "INITIALIZING",
+    detail: "Got your json.",
+    error_message: "None",
+  });
+  // A running job of another backend: no lease and no status here.
+  const foreign = "0123456789abcdef01234567";
+  await adapter.upload(RUNNING, foreign, JOB);
+
+  const options = { ...SPINS, olderThanMs: 30_000 };
+  const first = await recoverStaleJobs(adapter, { ...options, now: at(0) });
+  assert.deepEqual(first.adopted, [jobId]);
+  assert.deepEqual(first.requeued, []);
+  assert.deepEqual(await adapter.get(leasesPath("spins"), jobId), {
+    job_id: jobId,
+    claimed_at: "2026-11-28T10:00:00.000Z",
+    expires_at: "2026-11-28T10:00:30.000Z",
+  });
+  const later = await recoverStaleJobs(adapter, {
+    ...options,
+    now: at(31_000),
+  });
+  assert.deepEqual(later.requeued, [jobId]);
+  assert.deepEqual(later.attempts, { [jobId]: 1 });
+  assert.deepEqual(await adapter.list(queuedPath("spins")), [jobId]);
+  assert.deepEqual(await adapter.list(RUNNING), [foreign]);
+});
+
+Deno.test("recoverStaleJobs() refuses a bad display name", async () => {
+  const adapter = new MemoryAdapter();
+  await assert.rejects(
+    recoverStaleJobs(adapter, { displayName: "../spins" }),
+    InvalidNameError,
+  );
+});
+
+// ---- extendLease ----
+
+Deno.test("extendLease() keeps a job from being recovered", async () => {
+  const { adapter, ids: [a] } = await spinStore(1);
+  await take(adapter, 0, 60_000);
+  const lease = await extendLease(adapter, {
+    ...SPINS,
+    jobId: a,
+    leaseMs: 60_000,
+    now: at(50_000),
+  });
+  assert.deepEqual(lease, {
+    job_id: a,
+    claimed_at: "2026-11-28T10:00:50.000Z",
+    expires_at: "2026-11-28T10:01:50.000Z",
+  });
+  assert.deepEqual(await adapter.get(leasesPath("spins"), a), lease);
+  // Past the first lease's end, by either rule.
+  const byExpiry = await recoverStaleJobs(adapter, {
+    ...SPINS,
+    now: at(100_000),
+  });
+  assert.deepEqual(byExpiry.alive, [a]);
+  const byAge = await recoverStaleJobs(adapter, {
+    ...SPINS,
+    olderThanMs: 60_000,
+    now: at(100_000),
+  });
+  assert.deepEqual(byAge.alive, [a]);
+  // Once the extension runs out too, the job is recovered.
+  const after = await recoverStaleJobs(adapter, { ...SPINS, now: at(111_000) });
+  assert.deepEqual(after.requeued, [a]);
+});
+
+Deno.test("extendLease() throws NotFoundError once the job was recovered or finished", async () => {
+  const { adapter, ids: [a, b] } = await spinStore(2);
+  await take(adapter, 0, 10_000);
+  await recoverStaleJobs(adapter, { ...SPINS, now: at(20_000) });
+  await assert.rejects(
+    extendLease(adapter, { ...SPINS, jobId: a, now: at(21_000) }),
+    NotFoundError,
+  );
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+
+  assert.equal(await take(adapter, 30_000), a);
+  await updateInDatabase(adapter, {
+    ...SPINS,
+    jobId: a,
+    status: { job_id: a, status: "DONE", detail: "", error_message: "None" },
+    result: resultOf(a),
+  });
+  await assert.rejects(
+    extendLease(adapter, { ...SPINS, jobId: a }),
+    NotFoundError,
+  );
+  // A job still queued has no lease either.
+  await assert.rejects(
+    extendLease(adapter, { ...SPINS, jobId: b }),
+    NotFoundError,
+  );
+});
+
+Deno.test("extendLease() refuses a lease length that is not positive, and bad names", async () => {
+  const { adapter, ids: [a] } = await spinStore(1);
+  await take(adapter, 0);
+  const before = await adapter.get(leasesPath("spins"), a);
+  for (const leaseMs of [0, -1, NaN]) {
+    await assert.rejects(
+      extendLease(adapter, { ...SPINS, jobId: a, leaseMs }),
+      InvalidRecordError,
+    );
+  }
+  await assert.rejects(
+    extendLease(adapter, { displayName: "spins", jobId: "../a" }),
+    InvalidNameError,
+  );
+  assert.deepEqual(await adapter.get(leasesPath("spins"), a), before);
+});

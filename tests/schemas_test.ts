@@ -1,0 +1,263 @@
+import assert from "node:assert/strict";
+import {
+  BackendConfigIn,
+  BackendConfigOut,
+  BackendStatusOut,
+  Experiment,
+  Gate,
+  Job,
+  JobMeta,
+  Lease,
+  LocalLoginInformation,
+  NextJob,
+  Result,
+  StatusMsg,
+} from "@sqooler/storage";
+
+const CONFIG = {
+  description: "Fermions in a tweezer array",
+  version: "0.1.2",
+  display_name: "fermions",
+  cold_atom_type: "fermion",
+  gates: [{ name: "rlx", parameters: ["omega"], qasm_def: "gate rlx {}" }],
+  max_experiments: 50,
+  max_shots: 1000,
+  simulator: true,
+  supported_instructions: ["rlx", "load", "measure"],
+  num_wires: 3,
+  wire_order: "interleaved",
+  num_species: 2,
+};
+
+const RESULT = {
+  display_name: "fermions",
+  backend_version: "0.1.2",
+  job_id: "a04ebc8cdf96468fad72ca94",
+  status: "DONE",
+};
+
+Deno.test("BackendConfigIn fills in operational true and null optional fields", () => {
+  const config = BackendConfigIn.parse(CONFIG);
+  assert.equal(config.operational, true);
+  assert.equal(config.pending_jobs, null);
+  assert.equal(config.status_msg, null);
+  assert.equal(config.last_queue_check, null);
+});
+
+Deno.test("BackendConfigIn reads null where sqooler writes null, and operational null as true", () => {
+  const config = BackendConfigIn.parse({
+    ...CONFIG,
+    operational: null,
+    pending_jobs: null,
+    status_msg: null,
+    last_queue_check: null,
+  });
+  assert.equal(config.operational, true);
+  assert.equal(config.pending_jobs, null);
+  const stopped = BackendConfigIn.parse({ ...CONFIG, operational: false });
+  assert.equal(stopped.operational, false);
+});
+
+Deno.test("BackendConfigIn reads last_queue_check in both of sqooler's time formats", () => {
+  for (
+    const time of [
+      "2026-11-28T04:27:46.819278Z",
+      "2026-11-28T04:21:07+00:00",
+      "2026-11-28T04:21:07.123456+00:00",
+      "2026-11-28T04:21:07",
+    ]
+  ) {
+    const config = BackendConfigIn.parse({ ...CONFIG, last_queue_check: time });
+    assert.equal(config.last_queue_check, time);
+  }
+  for (
+    const time of ["yesterday", "2026-11-28", "28.11.2026 04:21", 1764303667]
+  ) {
+    assert(
+      !BackendConfigIn.safeParse({ ...CONFIG, last_queue_check: time }).success,
+      String(time),
+    );
+  }
+});
+
+Deno.test("BackendConfigIn keeps fields it does not know, on the config and its gates", () => {
+  const config = BackendConfigIn.parse({
+    ...CONFIG,
+    sign: true,
+    kid: "fermkey",
+    future_field: { nested: [1, 2] },
+  });
+  assert.equal(config.sign, true);
+  assert.equal(config.kid, "fermkey");
+  assert.deepEqual(
+    (config as unknown as Record<string, unknown>).future_field,
+    { nested: [1, 2] },
+  );
+  assert.equal(config.gates[0].qasm_def, "gate rlx {}");
+  assert.deepEqual(config.gates[0].parameters, ["omega"]);
+});
+
+Deno.test("BackendConfigIn refuses bad display names, atom types and counts", () => {
+  const bad = [
+    { display_name: "fermions_2" },
+    { display_name: "Fermions" },
+    { display_name: "../configs" },
+    { display_name: "" },
+    { cold_atom_type: "photon" },
+    { num_wires: -1 },
+    { max_shots: 1.5 },
+    { pending_jobs: -3 },
+    { simulator: "yes" },
+  ];
+  for (const change of bad) {
+    assert(
+      !BackendConfigIn.safeParse({ ...CONFIG, ...change }).success,
+      JSON.stringify(change),
+    );
+  }
+  const { description: _, ...withoutDescription } = CONFIG;
+  assert.throws(() => BackendConfigIn.parse(withoutDescription));
+});
+
+Deno.test("Result fills in sqooler's defaults: null backend_name and qobj_id, success, empty header and results", () => {
+  assert.deepEqual(Result.parse(RESULT), {
+    ...RESULT,
+    backend_name: null,
+    qobj_id: null,
+    success: true,
+    header: {},
+    results: [],
+  });
+});
+
+Deno.test("Result keeps fields it does not know, in the result and its experiments", () => {
+  const experiment = {
+    header: { name: "experiment_0", "extra metadata": "text" },
+    shots: 1,
+    success: true,
+    data: {
+      memory: ["1 0 1"],
+      instructions: [{ name: "load", wires: [0], params: [] }],
+      extra_data: [0.5],
+    },
+    time_taken: 0.25,
+  };
+  const result = Result.parse({
+    ...RESULT,
+    date: "2026-11-28",
+    results: [experiment],
+  }) as unknown as Record<string, unknown>;
+  assert.equal(result.date, "2026-11-28");
+  assert.deepEqual((result.results as unknown[])[0], experiment);
+});
+
+Deno.test("Result refuses an unknown status and malformed experiments", () => {
+  assert(!Result.safeParse({ ...RESULT, status: "FINISHED" }).success);
+  assert(
+    !Result.safeParse({
+      ...RESULT,
+      results: [{ header: {}, shots: 1, success: true, data: {} }],
+    }).success,
+  );
+});
+
+Deno.test("StatusMsg accepts the four statuses and keeps exactly sqooler's four fields", () => {
+  for (const status of ["INITIALIZING", "QUEUED", "DONE", "ERROR"]) {
+    const parsed = StatusMsg.parse({
+      job_id: "abc",
+      status,
+      detail: "Got your json.",
+      error_message: "None",
+      _id: "from elsewhere",
+    });
+    assert.deepEqual(Object.keys(parsed).sort(), [
+      "detail",
+      "error_message",
+      "job_id",
+      "status",
+    ]);
+  }
+  assert(
+    !StatusMsg.safeParse({
+      job_id: "abc",
+      status: "LOST",
+      detail: "",
+      error_message: "None",
+    }).success,
+  );
+  assert(!StatusMsg.safeParse({ job_id: "abc", status: "DONE" }).success);
+});
+
+Deno.test("safeParse() reports failure with an Error instead of throwing", () => {
+  const outcome = StatusMsg.safeParse("not an object");
+  assert.equal(outcome.success, false);
+  if (!outcome.success) assert(outcome.error instanceof Error);
+});
+
+Deno.test("Job and Experiment accept sqooler's job format and refuse other keys", () => {
+  const experiment = {
+    instructions: [["load", [7], []], ["rlx", [0], [0.7]], [
+      "measure",
+      [2],
+      [],
+    ]],
+    num_wires: 8,
+    shots: 4,
+    wire_order: "sequential",
+  };
+  assert.deepEqual(Experiment.parse(experiment), experiment);
+  assert.deepEqual(Experiment.parse({ ...experiment, seed: null }).seed, null);
+  const job = { experiment_0: experiment, experiment_12: experiment };
+  assert.deepEqual(Job.parse(job), job);
+  assert(!Job.safeParse({ experiment_a: experiment }).success);
+  assert(!Job.safeParse({ job: experiment }).success);
+  assert(
+    !Experiment.safeParse({ ...experiment, instructions: [["load", [0]]] })
+      .success,
+  );
+  assert(!Gate.safeParse({ name: "load", wires: [0.5], params: [] }).success);
+});
+
+Deno.test("NextJob, BackendStatusOut and BackendConfigOut check their fields", () => {
+  assert.deepEqual(NextJob.parse({ job_id: "None", job_json_path: "None" }), {
+    job_id: "None",
+    job_json_path: "None",
+  });
+  assert(!NextJob.safeParse({ job_id: "abc" }).success);
+  const status = {
+    backend_name: "lab_fermions_simulator",
+    backend_version: "0.1.2",
+    operational: true,
+    pending_jobs: 0,
+    status_msg: "",
+  };
+  assert.deepEqual(BackendStatusOut.parse(status), status);
+  assert(!BackendStatusOut.safeParse({ ...status, pending_jobs: -1 }).success);
+  assert(!BackendConfigOut.safeParse({ ...CONFIG }).success);
+});
+
+Deno.test("LocalLoginInformation needs a non-empty base_path", () => {
+  assert.deepEqual(LocalLoginInformation.parse({ base_path: "storage" }), {
+    base_path: "storage",
+  });
+  assert.throws(() => LocalLoginInformation.parse({}));
+  assert.throws(() => LocalLoginInformation.parse({ base_path: "" }));
+  assert.throws(() => LocalLoginInformation.parse({ base_path: 3 }));
+});
+
+Deno.test("JobMeta fills in its defaults and Lease needs both times", () => {
+  assert.deepEqual(JobMeta.parse({ job_id: "abc" }), {
+    job_id: "abc",
+    username: null,
+    submitted_at: null,
+    attempts: 0,
+  });
+  assert(!JobMeta.safeParse({ job_id: "abc", attempts: -1 }).success);
+  const lease = {
+    job_id: "abc",
+    claimed_at: "2026-11-28T10:00:00.000Z",
+    expires_at: "2026-11-28T10:10:00.000Z",
+  };
+  assert.deepEqual(Lease.parse(lease), lease);
+  assert(!Lease.safeParse({ ...lease, expires_at: "later" }).success);
+});
