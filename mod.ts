@@ -147,3 +147,15 @@ export {
   type RecoveryReport,
 } from "./src/queue.ts";
 export type { Clock } from "./src/records.ts";
+export {
+  type Backend,
+  type Backends,
+  type ExecuteContext,
+  type JobCheck,
+  type JobLimits,
+  runWorker,
+  validateJob,
+  type WorkerEvent,
+  type WorkerOptions,
+  type WorkerSummary,
+} from "./src/worker.ts";

@@ -83,7 +83,15 @@ export interface UploadJobOptions {
 export const DEFAULT_LEASE_MS = 600_000;
 
 const OWNER_CACHE_SIZE = 10_000;
-const owners = new WeakMap<StorageAdapter, Map<string, string | null>>();
+/**
+ * Owners by `<display>/<job id>`, in two generations: when the young one is
+ * full it becomes the old one, and the old one is dropped. Evicting one key at
+ * a time from a Map gets slower as deleted keys pile up in it.
+ */
+const owners = new WeakMap<
+  StorageAdapter,
+  { young: Map<string, string | null>; old: Map<string, string | null> }
+>();
 
 /** What a job's owner is: a name, `null` (unknown), or `undefined` (no record). */
 async function ownerOf(
@@ -93,7 +101,9 @@ async function ownerOf(
 ): Promise<string | null | undefined> {
   const key = `${displayName}/${jobId}`;
   const cache = owners.get(adapter);
-  const cached = cache?.get(key);
+  const cached = cache?.young.has(key)
+    ? cache.young.get(key)
+    : cache?.old.get(key);
   if (cached !== undefined) return cached;
   const meta = await readRecord(
     adapter,
@@ -112,13 +122,14 @@ function rememberOwner(
 ) {
   let cache = owners.get(adapter);
   if (cache === undefined) {
-    cache = new Map();
+    cache = { young: new Map(), old: new Map() };
     owners.set(adapter, cache);
   }
-  if (cache.size >= OWNER_CACHE_SIZE) {
-    cache.delete(cache.keys().next().value!);
+  if (cache.young.size >= OWNER_CACHE_SIZE) {
+    cache.old = cache.young;
+    cache.young = new Map();
   }
-  cache.set(key, username);
+  cache.young.set(key, username);
 }
 
 /** Whether the user may see the job: theirs, or submitted by a tool that records no owner. */

@@ -47,7 +47,10 @@ export interface LocalAdapterOptions {
   /**
    * How long, in milliseconds, {@linkcode LocalAdapter.moveOldest} may work
    * from its last listing of a folder before it lists again. A record moved
-   * back into a queue by another process is seen within this time.
+   * back into a queue by another process is seen within this time. For a
+   * folder so big that listing it takes longer than 50 ms (some 20,000
+   * files), the time grows in proportion, so that listing again takes at most
+   * 50 ms per `rescanIntervalMs`.
    *
    * @default {1000}
    */
@@ -59,7 +62,9 @@ const TEMP = ".tmp";
 // Records up to this size are read and written with synchronous calls: a few
 // microseconds each, against about 30 µs for a trip through the thread pool.
 const SYNC_LIMIT = 256 * 1024;
-const STAT_BATCH = 64;
+const STAT_SLICE_MS = 2;
+// How long a periodic relisting may take per rescanIntervalMs.
+const RELIST_BUDGET_MS = 50;
 
 interface Listing {
   /** Ids in the order to take them. */
@@ -69,6 +74,8 @@ interface Listing {
   /** The files' times from the last listing, so that a relisting stats only new files. */
   times: Map<string, number>;
   listedAt: number;
+  /** How long the last listing took, in milliseconds. */
+  scanMs: number;
   stale: boolean;
   refreshing: Promise<void> | undefined;
 }
@@ -269,6 +276,7 @@ export class LocalAdapter implements StorageAdapter {
         head: 0,
         times: new Map(),
         listedAt: -Infinity,
+        scanMs: 0,
         stale: true,
         refreshing: undefined,
       };
@@ -277,9 +285,11 @@ export class LocalAdapter implements StorageAdapter {
     let relisted = false;
     for (;;) {
       const exhausted = listing.head >= listing.ids.length;
+      const interval = this.#rescanIntervalMs *
+        Math.max(1, listing.scanMs / RELIST_BUDGET_MS);
       if (
         !relisted && (exhausted || listing.stale ||
-          performance.now() - listing.listedAt > this.#rescanIntervalMs)
+          performance.now() - listing.listedAt > interval)
       ) {
         await this.#relist(fromPath, listing);
         relisted = true;
@@ -357,17 +367,24 @@ export class LocalAdapter implements StorageAdapter {
       if (time === undefined) unknown.push(id);
       else found.push([id, time]);
     }
-    for (let i = 0; i < unknown.length; i += STAT_BATCH) {
-      const batch = unknown.slice(i, i + STAT_BATCH);
-      const stats = await Promise.allSettled(
-        batch.map((id) => Deno.lstat(`${folder}/${id}.json`)),
-      );
-      stats.forEach((stat, j) => {
-        // A file that went away since the listing is simply not there.
-        if (stat.status === "fulfilled") {
-          found.push([batch[j], stat.value.mtime?.getTime() ?? 0]);
+    // A synchronous lstat costs about 1 µs, one through the thread pool some
+    // 15 µs; one async lstat per STAT_SLICE_MS lets the event loop run.
+    let sliceStart = performance.now();
+    for (const id of unknown) {
+      const file = `${folder}/${id}.json`;
+      let info: Deno.FileInfo;
+      try {
+        if (performance.now() - sliceStart < STAT_SLICE_MS) {
+          info = Deno.lstatSync(file);
+        } else {
+          info = await Deno.lstat(file);
+          sliceStart = performance.now();
         }
-      });
+      } catch {
+        // A file that went away since the listing is simply not there.
+        continue;
+      }
+      found.push([id, info.mtime?.getTime() ?? 0]);
     }
     return found.sort((a, b) =>
       a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
@@ -383,6 +400,7 @@ export class LocalAdapter implements StorageAdapter {
         listing.times = new Map(found);
         listing.head = 0;
         listing.listedAt = startedAt;
+        listing.scanMs = performance.now() - startedAt;
         listing.stale = false;
       } finally {
         listing.refreshing = undefined;

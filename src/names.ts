@@ -11,7 +11,8 @@ import { InvalidNameError } from "./errors.ts";
 const DISPLAY_NAME = /^[a-z0-9]{1,64}$/;
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_SEGMENTS = 8;
+// 1 to 8 segments of what an id may hold, joined by "/"; one test, no split.
+const STORAGE_PATH = /^[A-Za-z0-9_-]{1,128}(?:\/[A-Za-z0-9_-]{1,128}){0,7}$/;
 const MAX_USERNAME = 256;
 // Control characters (C0, DEL, C1) have no place in a user name or a log line.
 // deno-lint-ignore no-control-regex
@@ -147,10 +148,7 @@ export function assertStoragePath(value: unknown): string {
   if (typeof value !== "string") {
     fail("storage path", value, "expected a string");
   }
-  const segments = value.split("/");
-  if (
-    segments.length > MAX_SEGMENTS || !segments.every((s) => ID.test(s))
-  ) {
+  if (!STORAGE_PATH.test(value)) {
     fail(
       "storage path",
       value,
