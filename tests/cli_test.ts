@@ -9,14 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Result, StatusMsg } from "@sqooler/storage";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const FIXTURE_STORE = join(
-  ROOT,
-  "..",
-  "shared",
-  "fixtures",
-  "sqooler-local",
-  "store",
-);
+const FIXTURE_STORE = join(ROOT, "tests", "fixtures", "sqooler-local", "store");
 const DONE = "a04ebc8cdf96468fad72ca94";
 const FAILED = "93767870763f49919f487955";
 const RUNNING = "5b4625859f0440c2af154efb";

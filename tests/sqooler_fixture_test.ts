@@ -1,5 +1,5 @@
 // Compatibility with storage folders written by sqooler's own Python
-// `LocalProviderExtended` (../shared/fixtures). Each test works on a copy;
+// `LocalProviderExtended` (tests/fixtures, a copy of ../shared/fixtures). Each test works on a copy;
 // the fixtures themselves are never changed.
 
 import assert from "node:assert/strict";
@@ -24,7 +24,7 @@ import {
 } from "@sqooler/storage";
 
 const FIXTURES = fileURLToPath(
-  new URL("../../shared/fixtures/", import.meta.url),
+  new URL("./fixtures/", import.meta.url),
 );
 const LOCAL_STORE = join(FIXTURES, "sqooler-local", "store");
 const SIGNED_STORE = join(FIXTURES, "sqooler-signed", "store");

@@ -34,7 +34,7 @@ import {
 import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
 
 const FIXTURE_STORE = fileURLToPath(
-  new URL("../../shared/fixtures/sqooler-local/store/", import.meta.url),
+  new URL("./fixtures/sqooler-local/store/", import.meta.url),
 );
 const FIXTURE_QUEUED = ["03da11d0eb784d9da378e393", "ce3ae930895f449583162da3"];
 const FIXTURE_RUNNING = "5b4625859f0440c2af154efb";
