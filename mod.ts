@@ -145,6 +145,8 @@ export {
   type RecoverOptions,
   recoverStaleJobs,
   type RecoveryReport,
+  releaseJob,
+  type ReleaseOptions,
 } from "./src/queue.ts";
 export type { Clock } from "./src/records.ts";
 export {

@@ -11,7 +11,9 @@ import { CONFIGS } from "./layout.ts";
 import { assertDisplayName, normalizeProviderName } from "./names.ts";
 import {
   type Clock,
+  clockOf,
   isSigned,
+  numberOption,
   parseInput,
   parseStored,
   putRecord,
@@ -305,8 +307,11 @@ export function backendDictToQiskitStatus(
   options: BackendStatusOptions = {},
 ): BackendStatusOut {
   config = parseInput(config, "backend config", BackendConfigIn);
-  const now = (options?.now ?? Date.now)();
-  const timeoutMs = options?.timeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS;
+  const now = clockOf(options)();
+  const timeoutMs = numberOption(options?.timeoutMs, {
+    what: "liveness timeout",
+    fallback: DEFAULT_LIVENESS_TIMEOUT_MS,
+  });
   const lastCheck = config.last_queue_check === null
     ? NaN
     : parseStoredTime(config.last_queue_check);
@@ -428,14 +433,18 @@ export async function timestampQueue(
   options: TimestampQueueOptions = {},
 ): Promise<boolean> {
   const id = assertDisplayName(displayName);
-  const now = (options?.now ?? Date.now)();
+  const now = clockOf(options)();
+  const minIntervalMs = numberOption(options?.minIntervalMs, {
+    what: "stamp interval",
+    fallback: 0,
+  });
   let stamps = lastStamps.get(adapter);
   if (stamps === undefined) {
     stamps = new Map();
     lastStamps.set(adapter, stamps);
   }
   const last = stamps.get(id);
-  if (last !== undefined && now - last < (options?.minIntervalMs ?? 0)) {
+  if (last !== undefined && now - last < minIntervalMs) {
     return false;
   }
   let stored: JsonObject;

@@ -39,8 +39,10 @@ import {
 } from "./names.ts";
 import {
   type Clock,
+  clockOf,
   deleteIfExists,
   moveIfExists,
+  numberOption,
   parseInput,
   putRecord,
   readRecord,
@@ -196,7 +198,7 @@ export async function uploadJob(
   }
   // A job that cannot be stored is refused before its owner is recorded.
   records.serialize(job, `the job for ${displayName}`);
-  const now = (options.now ?? Date.now)();
+  const now = clockOf(options)();
   for (let attempt = 0;; attempt++) {
     const jobId = newJobId(now);
     const meta: JobMeta = {
@@ -470,9 +472,17 @@ export async function getNextJobInQueue(
   options: NextJobOptions = {},
 ): Promise<NextJob> {
   const display = assertDisplayName(displayName);
-  const clock = options?.now ?? Date.now;
+  const clock = clockOf(options);
+  const leaseMs = numberOption(options?.leaseMs, {
+    what: "lease length",
+    fallback: DEFAULT_LEASE_MS,
+    min: 1,
+  });
   await timestampQueue(adapter, display, {
-    minIntervalMs: options?.stampIntervalMs ?? 1000,
+    minIntervalMs: numberOption(options?.stampIntervalMs, {
+      what: "stamp interval",
+      fallback: 1000,
+    }),
     now: clock,
   });
   const jobId = await adapter.moveOldest(queuedPath(display), RUNNING);
@@ -480,7 +490,7 @@ export async function getNextJobInQueue(
   await writeLease(adapter, {
     displayName: display,
     jobId,
-    leaseMs: options?.leaseMs ?? DEFAULT_LEASE_MS,
+    leaseMs,
     now: clock,
     expectNew: true,
   });
@@ -502,12 +512,10 @@ export async function writeLease(
   adapter: StorageAdapter,
   terms: LeaseTerms,
 ): Promise<Lease> {
-  const now = terms.now();
-  const lease: Lease = {
-    job_id: terms.jobId,
-    claimed_at: new Date(now).toISOString(),
-    expires_at: new Date(now + terms.leaseMs).toISOString(),
-  };
+  const lease = leaseFor(terms.jobId, {
+    now: terms.now(),
+    leaseMs: terms.leaseMs,
+  });
   await putRecord(
     adapter,
     {
@@ -518,6 +526,18 @@ export async function writeLease(
     { expectNew: terms.expectNew },
   );
   return lease;
+}
+
+/** A lease on a job, taken now, for `leaseMs`. */
+export function leaseFor(
+  jobId: string,
+  terms: { now: number; leaseMs: number },
+): Lease {
+  return {
+    job_id: jobId,
+    claimed_at: new Date(terms.now).toISOString(),
+    expires_at: new Date(terms.now + terms.leaseMs).toISOString(),
+  };
 }
 
 /** What {@linkcode updateInDatabase} writes. */

@@ -11,12 +11,8 @@
  */
 
 import type { StorageAdapter } from "./adapter.ts";
-import {
-  CorruptRecordError,
-  InvalidRecordError,
-  NotFoundError,
-} from "./errors.ts";
-import { DEFAULT_LEASE_MS, writeLease } from "./jobs.ts";
+import { CorruptRecordError, NotFoundError } from "./errors.ts";
+import { DEFAULT_LEASE_MS, leaseFor, writeLease } from "./jobs.ts";
 import {
   DELETED,
   finishedPath,
@@ -26,11 +22,13 @@ import {
   RUNNING,
   statusPath,
 } from "./layout.ts";
-import { assertDisplayName, assertJobId, describeValue } from "./names.ts";
+import { assertDisplayName, assertJobId } from "./names.ts";
 import {
   type Clock,
+  clockOf,
   deleteIfExists,
   moveIfExists,
+  numberOption,
   putRecord,
   readRecord,
 } from "./records.ts";
@@ -126,8 +124,16 @@ export async function recoverStaleJobs(
   options: RecoverOptions,
 ): Promise<RecoveryReport> {
   const display = assertDisplayName(options?.displayName);
-  const maxAttempts = options.maxAttempts ?? 3;
-  const clock = options.now ?? Date.now;
+  const maxAttempts = numberOption(options.maxAttempts, {
+    what: "number of attempts",
+    fallback: 3,
+    min: 1,
+    integer: true,
+  });
+  const olderThanMs = options.olderThanMs === undefined
+    ? undefined
+    : numberOption(options.olderThanMs, { what: "age", fallback: 0 });
+  const clock = clockOf(options);
   const report: RecoveryReport = {
     requeued: [],
     failed: [],
@@ -163,37 +169,44 @@ export async function recoverStaleJobs(
       await writeLease(adapter, {
         displayName: display,
         jobId,
-        leaseMs: options.olderThanMs ?? DEFAULT_LEASE_MS,
+        leaseMs: olderThanMs || DEFAULT_LEASE_MS,
         now: clock,
       });
       report.adopted.push(jobId);
       continue;
     }
     const now = clock();
-    const stale = options.olderThanMs === undefined
+    const stale = olderThanMs === undefined
       ? now > parseStoredTime(lease.expires_at)
-      : now - parseStoredTime(lease.claimed_at) > options.olderThanMs;
+      : now - parseStoredTime(lease.claimed_at) > olderThanMs;
     if (!stale) {
       report.alive.push(jobId);
       continue;
     }
-    const meta =
-      await readOrNothing(adapter, metaPath(display), jobId, JobMeta) ?? {
-        job_id: jobId,
-        username: null,
-        submitted_at: null,
-        attempts: 0,
-      };
-    const attempts = meta.attempts + 1;
-    if (attempts >= maxAttempts) {
+    let meta: JobMeta | undefined;
+    let unreadable: string | undefined;
+    try {
+      meta = await readRecord(
+        adapter,
+        { path: metaPath(display), id: jobId },
+        JobMeta,
+      );
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      // Rewriting it would lose the owner and show the job to everyone.
+      unreadable = error.message;
+    }
+    const attempts = (meta?.attempts ?? 0) + 1;
+    if (unreadable !== undefined || attempts >= maxAttempts) {
       // The status first: a crash before the move leaves a final status in
       // jobs/running, which the next recovery completes.
       await putRecord(adapter, { path: statusPath(display), id: jobId }, {
         job_id: jobId,
         status: "ERROR",
         detail: status?.detail ?? "Got your json.",
-        error_message:
-          `Job ${jobId} was taken by ${attempts} workers that stopped without finishing it; it is not run again.`,
+        error_message: unreadable === undefined
+          ? `Job ${jobId} was taken by ${attempts} workers that stopped without finishing it; it is not run again.`
+          : `Job ${jobId} is not run again: its worker stopped, and ${unreadable}.`,
       });
       if (
         !await moveIfExists(adapter, { from: RUNNING, to: DELETED, id: jobId })
@@ -201,25 +214,80 @@ export async function recoverStaleJobs(
         continue;
       }
       report.failed.push(jobId);
+      await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
     } else {
       // The move decides which of several recovering processes counts the attempt.
-      if (
-        !await moveIfExists(adapter, {
-          from: RUNNING,
-          to: queuedPath(display),
-          id: jobId,
-        })
-      ) continue;
+      if (!await releaseJob(adapter, { displayName: display, jobId })) continue;
       report.requeued.push(jobId);
     }
-    await putRecord(adapter, { path: metaPath(display), id: jobId }, {
-      ...meta,
-      attempts,
-    });
-    await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
+    if (unreadable === undefined) {
+      await putRecord(adapter, { path: metaPath(display), id: jobId }, {
+        ...(meta ?? {
+          job_id: jobId,
+          username: null,
+          submitted_at: null,
+        }),
+        attempts,
+      });
+    }
     report.attempts[jobId] = attempts;
   }
   return report;
+}
+
+/** Which job to release, for {@linkcode releaseJob}. */
+export interface ReleaseOptions {
+  /** The backend's display name. */
+  displayName: string;
+  /** The job's id. */
+  jobId: string;
+}
+
+/**
+ * Gives a running job back: moves it from `jobs/running` to the head of its
+ * queue (a move keeps its place) and drops its lease, so that the next worker
+ * takes it first. For a worker that stops before it could finish a job.
+ *
+ * @param adapter The storage.
+ * @param options The backend and the job.
+ * @returns Whether the job was released; false when it was no longer running.
+ * @throws {InvalidNameError} When the display name or the id is not acceptable.
+ *
+ * @example A worker that must stop gives its job back
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   getFileQueue, getNextJobInQueue, MemoryAdapter, queuedPath, releaseJob, uploadConfig, uploadJob,
+ * } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter();
+ * await uploadConfig(adapter, {
+ *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
+ *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
+ *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
+ * });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const jobId = await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
+ * await getNextJobInQueue(adapter, "spins");
+ * assert(await releaseJob(adapter, { displayName: "spins", jobId }));
+ * assert.deepEqual(await getFileQueue(adapter, queuedPath("spins")), [jobId]);
+ * ```
+ */
+export async function releaseJob(
+  adapter: StorageAdapter,
+  options: ReleaseOptions,
+): Promise<boolean> {
+  const displayName = assertDisplayName(options?.displayName);
+  const jobId = assertJobId(options.jobId);
+  const moved = await moveIfExists(adapter, {
+    from: RUNNING,
+    to: queuedPath(displayName),
+    id: jobId,
+  });
+  if (moved) {
+    await deleteIfExists(adapter, { path: leasesPath(displayName), id: jobId });
+  }
+  return moved;
 }
 
 /** Reads a record; a missing or unreadable one counts as absent. */
@@ -284,20 +352,12 @@ export async function extendLease(
 ): Promise<Lease> {
   const displayName = assertDisplayName(options?.displayName);
   const jobId = assertJobId(options.jobId);
-  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-  if (!(leaseMs > 0)) {
-    throw new InvalidRecordError(
-      `Invalid lease length ${
-        describeValue(leaseMs)
-      }: expected milliseconds > 0`,
-    );
-  }
-  const now = (options.now ?? Date.now)();
-  const lease: Lease = {
-    job_id: jobId,
-    claimed_at: new Date(now).toISOString(),
-    expires_at: new Date(now + leaseMs).toISOString(),
-  };
+  const leaseMs = numberOption(options.leaseMs, {
+    what: "lease length",
+    fallback: DEFAULT_LEASE_MS,
+    min: 1,
+  });
+  const lease = leaseFor(jobId, { now: clockOf(options)(), leaseMs });
   try {
     await adapter.update(leasesPath(displayName), jobId, lease);
   } catch (error) {
@@ -358,7 +418,7 @@ export async function getQueueStats(
   options: { now?: Clock } = {},
 ): Promise<QueueStats> {
   const display = assertDisplayName(displayName);
-  const now = (options?.now ?? Date.now)();
+  const now = clockOf(options)();
   const queued = await adapter.list(queuedPath(display));
   let oldestQueuedAgeMs: number | null = null;
   if (queued.length > 0) {

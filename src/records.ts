@@ -13,10 +13,61 @@ import {
   InvalidRecordError,
   NotFoundError,
 } from "./errors.ts";
+import { describeValue } from "./names.ts";
 import { check, type Schema } from "./schemas.ts";
 
 /** A clock: milliseconds since the epoch. */
 export type Clock = () => number;
+
+/**
+ * The clock of an options object (`Date.now` when none is given), checked on
+ * every reading, so that a broken clock fails with a clear error instead of a
+ * `RangeError` from deep inside.
+ */
+export function clockOf(options: { now?: Clock } | undefined): Clock {
+  const clock: unknown = options?.now ?? Date.now;
+  if (typeof clock !== "function") {
+    throw new InvalidRecordError(
+      `Invalid clock ${
+        describeValue(clock)
+      }: expected a function that returns milliseconds since the epoch`,
+    );
+  }
+  return () => {
+    const now: unknown = clock();
+    if (typeof now !== "number" || !Number.isFinite(now)) {
+      throw new InvalidRecordError(
+        `Invalid clock: it returned ${
+          describeValue(now)
+        }, expected milliseconds since the epoch`,
+      );
+    }
+    return now;
+  };
+}
+
+/**
+ * Checks a number from an options object: finite, at least `min`, and whole
+ * when asked; `fallback` when it is not given.
+ */
+export function numberOption(
+  value: unknown,
+  rule: { what: string; fallback: number; min?: number; integer?: boolean },
+): number {
+  if (value === undefined) return rule.fallback;
+  const min = rule.min ?? 0;
+  if (
+    typeof value !== "number" || !Number.isFinite(value) || value < min ||
+    (rule.integer && !Number.isInteger(value))
+  ) {
+    throw new InvalidRecordError(
+      `Invalid ${rule.what} ${describeValue(value)}: expected ${
+        rule.integer ? "a whole number" : "a number"
+      } ≥ ${min}`,
+    );
+  }
+  return value;
+}
 
 const JWS_KEYS = ["header", "payload", "signature"];
 

@@ -9,23 +9,25 @@
 
 import type { JsonObject, StorageAdapter } from "./adapter.ts";
 import { uploadConfig } from "./backends.ts";
-import {
-  CorruptRecordError,
-  InvalidRecordError,
-  NotFoundError,
-} from "./errors.ts";
+import { CorruptRecordError, InvalidRecordError } from "./errors.ts";
 import {
   DEFAULT_LEASE_MS,
   getJobContent,
   getNextJobInQueue,
   updateInDatabase,
 } from "./jobs.ts";
-import { leasesPath, queuedPath, RUNNING, statusPath } from "./layout.ts";
+import { RUNNING, statusPath } from "./layout.ts";
 import { assertDisplayName, describeValue } from "./names.ts";
-import { extendLease, recoverStaleJobs, type RecoveryReport } from "./queue.ts";
+import {
+  extendLease,
+  recoverStaleJobs,
+  type RecoveryReport,
+  releaseJob,
+} from "./queue.ts";
 import {
   type Clock,
-  deleteIfExists,
+  clockOf,
+  numberOption,
   parseInput,
   readRecord,
 } from "./records.ts";
@@ -358,29 +360,29 @@ class Worker {
     this.#adapter = adapter;
     this.#entries = checkBackends(options?.backends);
     this.#signal = options.signal ?? NEVER;
-    this.#pollIntervalMs = duration(
-      options.pollIntervalMs ?? 1000,
-      "poll interval",
-      0,
-    );
+    this.#pollIntervalMs = numberOption(options.pollIntervalMs, {
+      what: "poll interval",
+      fallback: 1000,
+      min: 0,
+    });
     this.#untilIdle = options.untilIdle ?? false;
-    this.#leaseMs = duration(
-      options.leaseMs ?? DEFAULT_LEASE_MS,
-      "lease length",
-      1,
-    );
-    this.#recoverIntervalMs = duration(
-      options.recoverIntervalMs ?? 60_000,
-      "recovery interval",
-      0,
-    );
+    this.#leaseMs = numberOption(options.leaseMs, {
+      what: "lease length",
+      fallback: DEFAULT_LEASE_MS,
+      min: 1,
+    });
+    this.#recoverIntervalMs = numberOption(options.recoverIntervalMs, {
+      what: "recovery interval",
+      fallback: 60_000,
+      min: 0,
+    });
     this.#recoverOlderThanMs = options.recoverOlderThanMs;
     this.#maxAttempts = options.maxAttempts;
-    this.#maxBackoffMs = duration(
-      options.maxBackoffMs ?? 30_000,
-      "longest backoff",
-      0,
-    );
+    this.#maxBackoffMs = numberOption(options.maxBackoffMs, {
+      what: "longest backoff",
+      fallback: 30_000,
+      min: 0,
+    });
     const listener = options.onEvent;
     this.#onEvent = (event) => {
       try {
@@ -389,7 +391,7 @@ class Worker {
         // A listener's failure is not the worker's; see WorkerOptions.onEvent.
       }
     };
-    this.#now = options.now ?? Date.now;
+    this.#now = clockOf(options);
   }
 
   async run(): Promise<WorkerSummary> {
@@ -684,17 +686,8 @@ class Worker {
   /** Puts a running job back at the head of its queue and drops its lease. */
   async #release(entry: Entry, jobId: string): Promise<void> {
     const displayName = entry.displayName;
-    try {
-      await this.#adapter.move(RUNNING, queuedPath(displayName), jobId);
-    } catch (error) {
-      // Gone from jobs/running: finished or recovered by someone else.
-      if (!(error instanceof NotFoundError)) throw error;
-      return;
-    }
-    await deleteIfExists(this.#adapter, {
-      path: leasesPath(displayName),
-      id: jobId,
-    });
+    // Gone from jobs/running: finished or recovered by someone else.
+    if (!await releaseJob(this.#adapter, { displayName, jobId })) return;
     this.#summary.released++;
     this.#emit({ type: "released", displayName, jobId });
   }
@@ -777,20 +770,6 @@ function checkBackends(backends: unknown): Entry[] {
     }
     return { displayName, config, execute: backend.execute, ready: false };
   });
-}
-
-/** Checks a length of time in milliseconds: at least `min`, and finite. */
-function duration(value: unknown, what: string, min: number): number {
-  if (
-    typeof value !== "number" || !Number.isFinite(value) || value < min
-  ) {
-    throw new InvalidRecordError(
-      `Invalid ${what} ${show(value)}: expected milliseconds ${
-        min === 0 ? "≥ 0" : "> 0"
-      }`,
-    );
-  }
-  return value;
 }
 
 /** The job's status as stored; an unreadable one counts as none. */

@@ -15,6 +15,7 @@ import {
   NotFoundError,
   queuedPath,
   recoverStaleJobs,
+  releaseJob,
   type Result,
   RUNNING,
   statusPath,
@@ -379,4 +380,88 @@ Deno.test("extendLease() refuses a lease length that is not positive, and bad na
     InvalidNameError,
   );
   assert.deepEqual(await adapter.get(leasesPath("spins"), a), before);
+});
+
+Deno.test("recoverStaleJobs() fails a job whose meta record is unreadable, and leaves the record alone", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  await getNextJobInQueue(adapter, "spins", { now: at(0), leaseMs: 1000 });
+  // Rewriting the record with no owner would show the job to every user.
+  await adapter.update(metaPath("spins"), jobId, { job_id: 7 });
+
+  const report = await recoverStaleJobs(adapter, { ...SPINS, now: at(5000) });
+
+  assert.deepEqual(report.failed, [jobId]);
+  assert.deepEqual(report.requeued, []);
+  assert.deepEqual(await adapter.get(metaPath("spins"), jobId), { job_id: 7 });
+  assert.deepEqual(await adapter.list(DELETED), [jobId]);
+  const status = await adapter.get(statusPath("spins"), jobId);
+  assert.equal(status.status, "ERROR");
+  assert.match(String(status.error_message), /meta\/spins\/.*\.json/);
+});
+
+Deno.test("releaseJob() puts a running job back at the head of its queue and drops its lease", async () => {
+  const { adapter, ids: [first, second] } = await spinStore(2);
+  const taken = await getNextJobInQueue(adapter, "spins", { now: at(0) });
+  assert.equal(taken.job_id, first);
+
+  assert.equal(await releaseJob(adapter, { ...SPINS, jobId: first }), true);
+  assert.deepEqual(await adapter.list(queuedPath("spins")), [first, second]);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+  assert.deepEqual(await adapter.list(RUNNING), []);
+  // A job that is no longer running is not released twice.
+  assert.equal(await releaseJob(adapter, { ...SPINS, jobId: first }), false);
+});
+
+Deno.test("queue functions refuse a broken clock or a bad number with InvalidRecordError", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  const calls: [string, () => Promise<unknown>][] = [
+    [
+      "clock returning NaN",
+      () => getNextJobInQueue(adapter, "spins", { now: () => NaN }),
+    ],
+    [
+      "clock not a function",
+      () =>
+        recoverStaleJobs(adapter, {
+          ...SPINS,
+          now: "soon" as unknown as () => number,
+        }),
+    ],
+    [
+      "maxAttempts as text",
+      () =>
+        recoverStaleJobs(adapter, {
+          ...SPINS,
+          maxAttempts: "x" as unknown as number,
+        }),
+    ],
+    [
+      "maxAttempts 0",
+      () => recoverStaleJobs(adapter, { ...SPINS, maxAttempts: 0 }),
+    ],
+    [
+      "negative age",
+      () => recoverStaleJobs(adapter, { ...SPINS, olderThanMs: -1 }),
+    ],
+    [
+      "lease of 0 ms",
+      () => extendLease(adapter, { ...SPINS, jobId, leaseMs: 0 }),
+    ],
+    [
+      "infinite stamp interval",
+      () => getNextJobInQueue(adapter, "spins", { stampIntervalMs: Infinity }),
+    ],
+    [
+      "clock returning text",
+      () =>
+        getQueueStats(adapter, "spins", {
+          now: (() => "noon") as unknown as () => number,
+        }),
+    ],
+  ];
+  for (const [what, call] of calls) {
+    await assert.rejects(call, InvalidRecordError, what);
+  }
+  // Nothing was taken by the refused calls.
+  assert.deepEqual(await adapter.list(queuedPath("spins")), [jobId]);
 });

@@ -514,7 +514,7 @@ Deno.test("runWorker() refuses invalid backends before touching the storage", as
       backends: { spins: { config: SPINS, execute: zeros } },
       leaseMs: 0,
     }),
-    { message: "Invalid lease length 0: expected milliseconds > 0" },
+    { message: "Invalid lease length 0: expected a number ≥ 1" },
   );
   assert.deepEqual(await adapter.list("backends/configs"), []);
 });
