@@ -20,6 +20,7 @@ import {
   timestampQueue,
   uploadConfig,
 } from "@sqooler/storage";
+import { withTempDir } from "./support/folders.ts";
 
 function spinConfig(
   extra: Partial<BackendConfigInput> = {},
@@ -128,15 +129,12 @@ Deno.test("getConfig() throws CorruptRecordError naming a config that fails its 
 });
 
 Deno.test("getConfig() throws CorruptRecordError for a config file that is not JSON", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "backends_test_" });
-  try {
+  await withTempDir(async (basePath) => {
     await Deno.mkdir(`${basePath}/${CONFIGS}`, { recursive: true });
     await Deno.writeTextFile(`${basePath}/${CONFIGS}/spins.json`, '{"descr');
     const adapter = new LocalAdapter({ basePath });
     await assert.rejects(getConfig(adapter, "spins"), CorruptRecordError);
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });
 
 Deno.test("getBackends() lists display names, oldest first, and skips other files", async () => {

@@ -3,59 +3,37 @@
 // user's mistake. A mistake prints one line `error: …` and no stack trace.
 
 import assert from "node:assert/strict";
-import { cp } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Result, StatusMsg } from "@sqooler/storage";
+import {
+  copyTree,
+  LOCAL_STORE,
+  withStoreCopy,
+  withTempDir,
+} from "./support/folders.ts";
+import {
+  projectCommand,
+  type ProjectCommandOptions,
+  ROOT,
+  type Run,
+  runProject,
+} from "./support/processes.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const FIXTURE_STORE = join(ROOT, "tests", "fixtures", "sqooler-local", "store");
 const DONE = "a04ebc8cdf96468fad72ca94";
 const FAILED = "93767870763f49919f487955";
 const RUNNING = "5b4625859f0440c2af154efb";
 const UNKNOWN = "0123456789abcdef01234567";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The CLI as a command, as an operator runs it. */
 function cliCommand(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options?: ProjectCommandOptions,
 ): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      join(ROOT, "deno.json"),
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      join(ROOT, "src", "cli.ts"),
-      ...args,
-    ],
-    cwd: options.cwd ?? ROOT,
-    // An operator's SQOOLER_BASE_PATH must not leak into the tests.
-    env: { NO_COLOR: "1", SQOOLER_BASE_PATH: "", ...options.env },
-    stdout: "piped",
-    stderr: "piped",
-  });
+  return projectCommand("src/cli.ts", args, options);
 }
 
-async function cli(
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<Run> {
-  const output = await cliCommand(args, options).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function cli(args: string[], options?: ProjectCommandOptions): Promise<Run> {
+  return runProject("src/cli.ts", args, options);
 }
 
 function assertOk(run: Run): void {
@@ -74,21 +52,14 @@ function assertError(run: Run, code: number, message: RegExp): void {
 }
 
 /** A temp folder holding a copy of the fixture store in `store/`. */
-async function withStore(
+function withStore(
   test: (root: string, base: string[]) => Promise<void>,
 ): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "cli_test_" });
-  try {
-    await cp(FIXTURE_STORE, join(root, "store"), { recursive: true });
-    await test(root, [
-      "--base-path",
-      join(root, "store"),
-      "--provider",
-      "fixture",
-    ]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  return withStoreCopy(
+    LOCAL_STORE,
+    (store, root) =>
+      test(root, ["--base-path", store, "--provider", "fixture"]),
+  );
 }
 
 const GOOD_JOB = {
@@ -209,7 +180,7 @@ Deno.test("cli backends says which config is unreadable, and fails", async () =>
 Deno.test("cli finds the storage folder from --base-path, SQOOLER_BASE_PATH or ./storage", async () => {
   await withStore(async (root) => {
     const store = join(root, "store");
-    await cp(FIXTURE_STORE, join(root, "storage"), { recursive: true });
+    await copyTree(LOCAL_STORE, join(root, "storage"));
     const [env, cwd, missing] = await Promise.all([
       cli(["backends", "--json"], { env: { SQOOLER_BASE_PATH: store } }),
       cli(["backends", "--json"], { cwd: root }),
@@ -444,8 +415,7 @@ Deno.test("cli recover adopts unleased running jobs, and checks its options", as
 });
 
 Deno.test("cli work runs a module's backends until the queues are empty", async () => {
-  const root = await Deno.makeTempDir({ prefix: "cli_test_" });
-  try {
+  await withTempDir(async (root) => {
     const base = ["--base-path", join(root, "store")];
     const spins = join(ROOT, "demo", "spins.ts");
     // The first run uploads the config, which submit needs.
@@ -491,14 +461,11 @@ Deno.test("cli work runs a module's backends until the queues are empty", async 
     ]);
     // Piped output has no terminal progress line.
     assert(!first.stdout.includes("\x1b["));
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cli work refuses a missing module, one without backends, and invalid backends", async () => {
-  const root = await Deno.makeTempDir({ prefix: "cli_test_" });
-  try {
+  await withTempDir(async (root) => {
     const base = ["--base-path", join(root, "store")];
     const empty = join(root, "empty.ts");
     await Deno.writeTextFile(empty, "export const x = 1;\n");
@@ -529,14 +496,11 @@ Deno.test("cli work refuses a missing module, one without backends, and invalid 
     assertError(wrong, 1, /Invalid config of backend spins: /);
     assertError(syntax, 1, /Cannot load backends from ".*broken\.ts": /);
     assertError(lease, 2, /Option --lease needs a duration/);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cli work stops cleanly on SIGTERM", async () => {
-  const root = await Deno.makeTempDir({ prefix: "cli_test_" });
-  try {
+  await withTempDir(async (root) => {
     const child = cliCommand([
       "work",
       join(ROOT, "demo", "spins.ts"),
@@ -562,7 +526,5 @@ Deno.test("cli work stops cleanly on SIGTERM", async () => {
     await child.stderr.cancel();
     assert.equal(status.code, 0);
     assert.match(seen, /"type":"stopped"/);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });

@@ -17,33 +17,20 @@ import {
   RUNNING,
   updateInDatabase,
   uploadConfig,
-  uploadJob,
-  uploadStatus,
 } from "../mod.ts";
-import { configOf, doneResult, doneStatus, jobOf } from "./support/fixtures.ts";
+import { configOf, doneOutcome } from "./support/fixtures.ts";
+import { withTempDir } from "./support/folders.ts";
 import { startScript } from "./support/processes.ts";
+import { submitJobs } from "./support/store.ts";
 
 const DISPLAY = "spins";
-const USER = "alice";
+const OWNER = { displayName: DISPLAY, username: "alice" };
 const OLDER_THAN_MS = 60_000;
 
 async function setUp(basePath: string, jobs: number) {
   const adapter = new LocalAdapter({ basePath, name: "lab" });
   await uploadConfig(adapter, configOf(DISPLAY));
-  const ids: string[] = [];
-  for (let i = 0; i < jobs; i++) {
-    const jobId = await uploadJob(adapter, {
-      job: jobOf(),
-      displayName: DISPLAY,
-      username: USER,
-    });
-    await uploadStatus(adapter, {
-      displayName: DISPLAY,
-      username: USER,
-      jobId,
-    });
-    ids.push(jobId);
-  }
+  const ids = await submitJobs(adapter, { ...OWNER, count: jobs });
   return { adapter, ids };
 }
 
@@ -84,8 +71,7 @@ async function attemptsOf(adapter: LocalAdapter, jobId: string) {
 }
 
 Deno.test("recoverStaleJobs() gives the jobs of a worker killed by SIGKILL to the next worker", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "sqooler_crash_" });
-  try {
+  await withTempDir(async (basePath) => {
     const { adapter, ids } = await setUp(basePath, 6);
     const held = await killWorkerHolding(basePath, 3);
     // The killed worker took the three oldest jobs.
@@ -129,21 +115,12 @@ Deno.test("recoverStaleJobs() gives the jobs of a worker killed by SIGKILL to th
         jobId,
       });
       assert("experiment_0" in job);
-      await updateInDatabase(second, {
-        jobId,
-        displayName: DISPLAY,
-        status: doneStatus(jobId),
-        result: doneResult(DISPLAY, jobId),
-      });
+      await updateInDatabase(second, doneOutcome(DISPLAY, jobId));
       claimed.push(jobId);
     }
     assert.deepEqual(claimed, ids);
     for (const jobId of ids) {
-      const status = await getStatus(adapter, {
-        displayName: DISPLAY,
-        username: USER,
-        jobId,
-      });
+      const status = await getStatus(adapter, { ...OWNER, jobId });
       assert.equal(status.status, "DONE");
       // Attempts count the workers that took the job and died.
       assert.equal(
@@ -155,14 +132,11 @@ Deno.test("recoverStaleJobs() gives the jobs of a worker killed by SIGKILL to th
     const stats = await getQueueStats(adapter, DISPLAY);
     assert.equal(stats.queued + stats.running + stats.failed, 0);
     assert.equal(stats.finished, ids.length);
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recoverStaleJobs() marks a job ERROR after maxAttempts workers were killed on it", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "sqooler_crash_" });
-  try {
+  await withTempDir(async (basePath) => {
     const { adapter, ids: [jobId] } = await setUp(basePath, 1);
     const maxAttempts = 3;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -185,11 +159,7 @@ Deno.test("recoverStaleJobs() marks a job ERROR after maxAttempts workers were k
         assert.deepEqual(report.failed, [jobId]);
       }
     }
-    const status = await getStatus(adapter, {
-      displayName: DISPLAY,
-      username: USER,
-      jobId,
-    });
+    const status = await getStatus(adapter, { ...OWNER, jobId });
     assert.equal(status.status, "ERROR");
     assert.match(
       status.error_message,
@@ -204,7 +174,5 @@ Deno.test("recoverStaleJobs() marks a job ERROR after maxAttempts workers were k
       "a failed job is not handed out again",
     );
     assert.equal((await getQueueStats(adapter, DISPLAY)).failed, 1);
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });

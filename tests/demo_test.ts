@@ -3,36 +3,9 @@
 // the CLI can read. The simulator's physics is checked on its own.
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { simulate } from "../demo/spins.ts";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-
-async function run(script: string, args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      join(ROOT, "deno.json"),
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      join(ROOT, script),
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", SQOOLER_BASE_PATH: "" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+import { withTempDir } from "./support/folders.ts";
+import { runProject } from "./support/processes.ts";
 
 function assertDemoOutput(stdout: string): void {
   assert.match(stdout, /Worker started/);
@@ -55,7 +28,9 @@ function assertDemoOutput(stdout: string): void {
 }
 
 Deno.test("demo --memory runs every job to DONE or ERROR and exits 0", async () => {
-  const { code, stdout, stderr } = await run("demo/main.ts", ["--memory"]);
+  const { code, stdout, stderr } = await runProject("demo/main.ts", [
+    "--memory",
+  ]);
   assert.equal(code, 0, stderr);
   assert.equal(stderr, "");
   assertDemoOutput(stdout);
@@ -63,13 +38,12 @@ Deno.test("demo --memory runs every job to DONE or ERROR and exits 0", async () 
 });
 
 Deno.test("demo on a folder leaves a storage that the CLI can inspect", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "demo_test_" });
-  try {
-    const demo = await run("demo/main.ts", ["--base-path", basePath]);
+  await withTempDir(async (basePath) => {
+    const demo = await runProject("demo/main.ts", ["--base-path", basePath]);
     assert.equal(demo.code, 0, demo.stderr);
     assertDemoOutput(demo.stdout);
     assert.match(demo.stdout, /deno task cli queue spins --base-path /);
-    const queue = await run("src/cli.ts", [
+    const queue = await runProject("src/cli.ts", [
       "queue",
       "spins",
       "--json",
@@ -82,13 +56,13 @@ Deno.test("demo on a folder leaves a storage that the CLI can inspect", async ()
       [stats.queued, stats.running, stats.finished, stats.failed],
       [0, 0, 4, 1],
     );
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });
 
 Deno.test("demo refuses an unknown option with one line and exit code 2", async () => {
-  const { code, stdout, stderr } = await run("demo/main.ts", ["--bogus"]);
+  const { code, stdout, stderr } = await runProject("demo/main.ts", [
+    "--bogus",
+  ]);
   assert.equal(code, 2);
   assert.equal(stdout, "");
   assert.match(stderr, /^error: Unknown option '--bogus'\n$/);

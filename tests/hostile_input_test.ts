@@ -17,9 +17,7 @@ import {
   backendDictToQiskit,
   backendDictToQiskitStatus,
   BackendStatusOut,
-  CONFIGS,
   CorruptRecordError,
-  DELETED,
   Experiment,
   ExperimentData,
   extendLease,
@@ -70,7 +68,15 @@ import {
   uploadStatus,
   validateJob,
 } from "../mod.ts";
-import { configOf, doneResult, doneStatus, jobOf } from "./support/fixtures.ts";
+import {
+  configOf,
+  doneOutcome,
+  doneResult,
+  doneStatus,
+  jobOf,
+} from "./support/fixtures.ts";
+import { walkTree, withTempDir } from "./support/folders.ts";
+import { backendFolders, recordsIn, submitJobs } from "./support/store.ts";
 
 const schemas: Record<string, Schema<unknown>> = {
   BackendConfigIn,
@@ -308,22 +314,16 @@ interface World {
 async function populate(adapter: StorageAdapter): Promise<World> {
   await uploadConfig(adapter, CONFIG);
   const submit = async (username: string) => {
-    const jobId = await uploadJob(adapter, {
-      job: JOB,
+    const [jobId] = await submitJobs(adapter, {
       displayName: DISPLAY,
       username,
+      job: JOB,
     });
-    await uploadStatus(adapter, { displayName: DISPLAY, username, jobId });
     return jobId;
   };
   const finished = await submit("alice");
   assert.equal((await getNextJobInQueue(adapter, DISPLAY)).job_id, finished);
-  await updateInDatabase(adapter, {
-    jobId: finished,
-    displayName: DISPLAY,
-    status: done(finished),
-    result: resultOf(finished),
-  });
+  await updateInDatabase(adapter, doneOutcome(DISPLAY, finished));
   const running = await submit("bob");
   assert.equal((await getNextJobInQueue(adapter, DISPLAY)).job_id, running);
   const queued = await submit("alice");
@@ -500,38 +500,16 @@ function targets(world: World, basePath: string): Target[] {
     SqoolerError,
   );
   add("longBackendName(p, v)", "object", (v) => f.longBackendName("lab", v));
-  add(
-    "backendDictToQiskit(v, config)",
-    "provider",
-    (v) => f.backendDictToQiskit(v, CONFIG),
-  );
-  add(
-    "backendDictToQiskit(p, { display_name: v })",
-    "display",
-    (v) => f.backendDictToQiskit("lab", { ...CONFIG, display_name: v }),
-    SqoolerError,
-  );
-  add(
-    "backendDictToQiskit(p, v)",
-    "object",
-    (v) => f.backendDictToQiskit("lab", v),
-  );
-  add(
-    "backendDictToQiskitStatus(v, config)",
-    "provider",
-    (v) => f.backendDictToQiskitStatus(v, CONFIG),
-  );
-  add(
-    "backendDictToQiskitStatus(p, { display_name: v })",
-    "display",
-    (v) => f.backendDictToQiskitStatus("lab", { ...CONFIG, display_name: v }),
-    SqoolerError,
-  );
-  add(
-    "backendDictToQiskitStatus(p, v)",
-    "object",
-    (v) => f.backendDictToQiskitStatus("lab", v),
-  );
+  for (const qiskit of ["backendDictToQiskit", "backendDictToQiskitStatus"]) {
+    add(`${qiskit}(v, config)`, "provider", (v) => f[qiskit](v, CONFIG));
+    add(
+      `${qiskit}(p, { display_name: v })`,
+      "display",
+      (v) => f[qiskit]("lab", { ...CONFIG, display_name: v }),
+      SqoolerError,
+    );
+    add(`${qiskit}(p, v)`, "object", (v) => f[qiskit]("lab", v));
+  }
   add(
     "backendDictToQiskitStatus(p, config, v)",
     "options",
@@ -611,32 +589,23 @@ function targets(world: World, basePath: string): Target[] {
     NotFoundError,
   );
   const outcome = (over: Record<string, unknown>) => ({
-    displayName: DISPLAY,
-    jobId: world.running,
-    status: done(world.running),
-    result: resultOf(world.running),
+    ...doneOutcome(DISPLAY, world.running),
     ...over,
   });
-  add(
-    "updateInDatabase(a, { displayName: v })",
-    "display",
-    (v) => updateInDatabase(a, outcome({ displayName: v }) as never),
-  );
-  add(
-    "updateInDatabase(a, { jobId: v })",
-    "job",
-    (v) => updateInDatabase(a, outcome({ jobId: v }) as never),
-  );
-  add(
-    "updateInDatabase(a, { status: v })",
-    "object",
-    (v) => updateInDatabase(a, outcome({ status: v }) as never),
-  );
-  add(
-    "updateInDatabase(a, { result: v })",
-    "object",
-    (v) => updateInDatabase(a, outcome({ result: v }) as never),
-  );
+  for (
+    const [key, slot] of [
+      ["displayName", "display"],
+      ["jobId", "job"],
+      ["status", "object"],
+      ["result", "object"],
+    ] as const
+  ) {
+    add(
+      `updateInDatabase(a, { ${key}: v })`,
+      slot,
+      (v) => updateInDatabase(a, outcome({ [key]: v }) as never),
+    );
+  }
   add(
     "updateInDatabase(a, v)",
     "object",
@@ -811,58 +780,36 @@ async function judge(
 /** Every file and folder under root: kind, inode, mtime, and a file's bytes. */
 async function snapshot(root: string): Promise<Record<string, string>> {
   const entries: Record<string, string> = {};
-  async function walk(dir: string) {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = join(dir, entry.name);
-      const info = await Deno.lstat(path);
-      // The adapter's scratch folder may see a temp file come and go.
-      const stamp = entry.name === ".tmp"
-        ? ""
-        : `${info.ino} ${info.mtime?.getTime()}`;
-      if (entry.isDirectory) {
-        entries[path] = `dir ${stamp}`;
-        await walk(path);
-      } else {
-        const bytes = await Deno.readFile(path);
-        entries[path] = `file ${stamp} ${new TextDecoder().decode(bytes)}`;
-      }
+  for await (const { path, name, isDirectory } of walkTree(root)) {
+    const info = await Deno.lstat(path);
+    // The adapter's scratch folder may see a temp file come and go.
+    const stamp = name === ".tmp" ? "" : `${info.ino} ${info.mtime?.getTime()}`;
+    if (isDirectory) entries[path] = `dir ${stamp}`;
+    else {
+      const bytes = await Deno.readFile(path);
+      entries[path] = `file ${stamp} ${new TextDecoder().decode(bytes)}`;
     }
   }
-  await walk(root);
   return entries;
 }
 
 /** The stored records of a MemoryAdapter, as far as the folders of the world go. */
-async function memorySnapshot(
+function memorySnapshot(
   adapter: StorageAdapter,
 ): Promise<Record<string, unknown>> {
-  const folders = [
-    CONFIGS,
-    queuedPath(DISPLAY),
-    RUNNING,
-    finishedPath(DISPLAY),
-    DELETED,
-    statusPath(DISPLAY),
-    resultsPath(DISPLAY),
-    metaPath(DISPLAY),
-    leasesPath(DISPLAY),
+  return recordsIn(adapter, [
+    ...backendFolders(DISPLAY),
     "jobs/queued/nothere",
-  ];
-  const records: Record<string, unknown> = {};
-  for (const folder of folders) {
-    for (const id of await adapter.list(folder)) {
-      records[`${folder}/${id}`] = await adapter.get(folder, id);
-    }
-  }
-  return records;
+  ]);
 }
 
 /**
- * A temp folder with the store at `<tmp>/lab/store` and sentinels beside
- * and above it, where `..` would lead: a valid config, status and secret.
+ * Puts the store at `<root>/lab/store` and sentinels beside and above it,
+ * where `..` would lead: a valid config, status and secret.
+ *
+ * @returns The store's base path.
  */
-async function makeTree() {
-  const root = await Deno.makeTempDir({ prefix: "sqooler_hostile_" });
+async function makeTree(root: string): Promise<string> {
   const basePath = join(root, "lab", "store");
   await Deno.mkdir(basePath, { recursive: true });
   const sentinels: Record<string, string> = {
@@ -879,14 +826,14 @@ async function makeTree() {
     await Deno.mkdir(join(root, path, ".."), { recursive: true });
     await Deno.writeTextFile(join(root, path), text);
   }
-  return { root, basePath };
+  return basePath;
 }
 
 // ---------------------------------------------------------------- the tests
 
 Deno.test("every public function refuses hostile names, ids and wrong types with a typed error, touching nothing", async (t) => {
-  const { root, basePath } = await makeTree();
-  try {
+  await withTempDir(async (root) => {
+    const basePath = await makeTree(root);
     const local = await populate(new LocalAdapter({ basePath, name: "lab" }));
     const memory = await populate(new MemoryAdapter({ name: "lab" }));
     const before = await snapshot(root);
@@ -926,9 +873,7 @@ Deno.test("every public function refuses hostile names, ids and wrong types with
       "a refused call changed a file",
     );
     assert.deepEqual(await memorySnapshot(memory.adapter), memoryBefore);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("every exported schema's safeParse() answers hostile data without throwing", () => {
@@ -994,8 +939,8 @@ Deno.test("a reference whose fields change between reads cannot reach another us
 });
 
 Deno.test("corrupt and schema-violating files give CorruptRecordError, and nothing stored changes", async () => {
-  const { root, basePath } = await makeTree();
-  try {
+  await withTempDir(async (root) => {
+    const basePath = await makeTree(root);
     const adapter = new LocalAdapter({ basePath, name: "lab" });
     const world = await populate(adapter);
     const config = JSON.stringify(CONFIG);
@@ -1169,14 +1114,12 @@ Deno.test("corrupt and schema-violating files give CorruptRecordError, and nothi
     }
     assert.deepEqual(failures, []);
     assert.deepEqual(await snapshot(root), before, "a call changed a file");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a stored result with a __proto__ key pollutes no prototype", async () => {
-  const { root, basePath } = await makeTree();
-  try {
+  await withTempDir(async (root) => {
+    const basePath = await makeTree(root);
     const adapter = new LocalAdapter({ basePath, name: "lab" });
     const world = await populate(adapter);
     const jobId = world.finished;
@@ -1195,9 +1138,7 @@ Deno.test("a stored result with a __proto__ key pollutes no prototype", async ()
     });
     assert.equal(result.status, "DONE");
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 // ---------------------------------------------------------------- randomized round
@@ -1358,8 +1299,8 @@ Deno.test("a randomized round of hostile inputs across the public functions", as
   console.log(`  seed ${seed} (replay with HOSTILE_SEED=${seed})`);
   const random = prng(seed);
   const gen = generators(random);
-  const { root, basePath } = await makeTree();
-  try {
+  await withTempDir(async (root) => {
+    const basePath = await makeTree(root);
     const local = await populate(new LocalAdapter({ basePath, name: "lab" }));
     const memory = await populate(new MemoryAdapter({ name: "lab" }));
     const pools = [targets(local, basePath), targets(memory, basePath)];
@@ -1404,7 +1345,5 @@ Deno.test("a randomized round of hostile inputs across the public functions", as
       memoryBefore,
       `seed ${seed}`,
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });

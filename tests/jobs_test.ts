@@ -29,104 +29,52 @@ import {
   uploadJob,
   uploadStatus,
 } from "@sqooler/storage";
+import {
+  configOf,
+  doneResult,
+  doneStatus,
+  errorStatus,
+  experimentOf,
+  jobOf,
+} from "./support/fixtures.ts";
+import { withTempDir } from "./support/folders.ts";
+import { backendFolders, recordsIn } from "./support/store.ts";
 
 const T0 = Date.parse("2026-11-28T10:00:00Z");
 const at = (ms: number) => () => T0 + ms;
-const JOB = {
-  experiment_0: {
-    instructions: [["load", [0], []], ["measure", [0], []]],
-    num_wires: 1,
-    shots: 2,
-    wire_order: "linear",
-  },
-};
+const JOB = jobOf(2);
 const ALICE = { displayName: "spins", username: "alice" };
 
 /** A storage with the backend "spins" (provider "lab"). */
 async function spinStore(
   adapter: StorageAdapter = new MemoryAdapter({ name: "lab" }),
 ): Promise<StorageAdapter> {
-  await uploadConfig(adapter, {
-    description: "A spin chain",
-    version: "1.2.3",
-    display_name: "spins",
-    cold_atom_type: "spin",
-    gates: [],
-    max_experiments: 10,
-    max_shots: 100,
-    simulator: true,
-    supported_instructions: ["load", "measure"],
-    num_wires: 5,
-    wire_order: "linear",
-    num_species: 1,
-  });
+  await uploadConfig(adapter, configOf("spins"));
   return adapter;
 }
 
 /** Runs a test on a LocalAdapter in a temp folder, removed afterwards. */
-async function withLocal(
-  work: (adapter: LocalAdapter) => Promise<void>,
-): Promise<void> {
-  const basePath = await Deno.makeTempDir({ prefix: "jobs_test_" });
-  try {
-    await work(new LocalAdapter({ basePath, name: "lab" }));
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+function withLocal(work: (adapter: LocalAdapter) => Promise<void>) {
+  return withTempDir((basePath) =>
+    work(new LocalAdapter({ basePath, name: "lab" }))
+  );
 }
 
-const done = (jobId: string): StatusMsg => ({
-  job_id: jobId,
-  status: "DONE",
-  detail: "All done",
-  error_message: "None",
-});
-const failed = (jobId: string): StatusMsg => ({
-  ...done(jobId),
-  status: "ERROR",
-  error_message: "Wire 7 does not exist",
+const done = (jobId: string) => doneStatus(jobId);
+const failed = (jobId: string) => errorStatus(jobId, "Wire 7 does not exist");
+const resultOf = (jobId: string) =>
+  doneResult("spins", jobId, [experimentOf(2)]);
+/** What a worker writes back for a job that ran: DONE, with its result. */
+const ran = (jobId: string) => ({
+  jobId,
+  displayName: "spins",
+  status: done(jobId),
+  result: resultOf(jobId),
 });
 
-function resultOf(jobId: string): Result {
-  return {
-    backend_name: null,
-    display_name: "spins",
-    backend_version: "1.2.3",
-    job_id: jobId,
-    qobj_id: null,
-    success: true,
-    status: "DONE",
-    header: {},
-    results: [{
-      header: { name: "experiment_0" },
-      shots: 2,
-      success: true,
-      data: { memory: ["1", "0"] },
-    }],
-  };
-}
-
-/** Every record of a store, to show that a refused call changed nothing. */
-async function snapshot(adapter: StorageAdapter): Promise<JsonObject> {
-  const paths = [
-    CONFIGS,
-    RUNNING,
-    DELETED,
-    queuedPath("spins"),
-    finishedPath("spins"),
-    statusPath("spins"),
-    resultsPath("spins"),
-    metaPath("spins"),
-    leasesPath("spins"),
-  ];
-  const all: JsonObject = {};
-  for (const path of paths) {
-    for (const id of await adapter.list(path)) {
-      all[`${path}/${id}`] = await adapter.get(path, id);
-    }
-  }
-  return all;
-}
+/** Every record of the store, to show that a refused call changed nothing. */
+const snapshot = (adapter: StorageAdapter) =>
+  recordsIn(adapter, backendFolders("spins"));
 
 /**
  * A StorageAdapter that logs every write that succeeded, to check the order
@@ -245,12 +193,7 @@ Deno.test("uploadStatus() never overwrites a worker's final status", async () =>
   const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
   // A fast worker finishes the job before the API writes the first status.
   await getNextJobInQueue(adapter, "spins");
-  await updateInDatabase(adapter, {
-    jobId,
-    displayName: "spins",
-    status: done(jobId),
-    result: resultOf(jobId),
-  });
+  await updateInDatabase(adapter, ran(jobId));
   assert.deepEqual(
     await uploadStatus(adapter, { ...ALICE, jobId }),
     done(jobId),
@@ -314,12 +257,7 @@ Deno.test("getStatus() and getResult() answer another user exactly as for an unk
   const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
   await uploadStatus(adapter, { ...ALICE, jobId });
   await getNextJobInQueue(adapter, "spins");
-  await updateInDatabase(adapter, {
-    jobId,
-    displayName: "spins",
-    status: done(jobId),
-    result: resultOf(jobId),
-  });
+  await updateInDatabase(adapter, ran(jobId));
   // The same backend, without the job: what an unknown id gets.
   const empty = await spinStore();
   const mallory = { displayName: "spins", username: "mallory", jobId };
@@ -356,12 +294,7 @@ Deno.test("a job written by another tool, with no owner recorded, is readable by
   }
   const next = await getNextJobInQueue(adapter, "spins");
   assert.equal(next.job_id, jobId);
-  await updateInDatabase(adapter, {
-    jobId,
-    displayName: "spins",
-    status: done(jobId),
-    result: resultOf(jobId),
-  });
+  await updateInDatabase(adapter, ran(jobId));
   const result = await getResult(adapter, {
     displayName: "spins",
     username: "bob",
@@ -487,12 +420,7 @@ Deno.test("updateInDatabase() with DONE writes the result, then the status, then
   await uploadStatus(adapter, { ...ALICE, jobId });
   await getNextJobInQueue(adapter, "spins");
   adapter.log.length = 0;
-  await updateInDatabase(adapter, {
-    jobId,
-    displayName: "spins",
-    status: done(jobId),
-    result: resultOf(jobId),
-  });
+  await updateInDatabase(adapter, ran(jobId));
   assert.deepEqual(adapter.log, [
     `write results/spins/${jobId}`,
     `write status/spins/${jobId}`,
@@ -513,12 +441,7 @@ Deno.test("updateInDatabase() creates a missing status", async () => {
   const adapter = await spinStore();
   const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
   await getNextJobInQueue(adapter, "spins");
-  await updateInDatabase(adapter, {
-    jobId,
-    displayName: "spins",
-    status: done(jobId),
-    result: resultOf(jobId),
-  });
+  await updateInDatabase(adapter, ran(jobId));
   assert.deepEqual(await getStatus(adapter, { ...ALICE, jobId }), done(jobId));
 });
 
@@ -530,12 +453,7 @@ Deno.test("updateInDatabase() with DONE and no result throws InvalidRecordError 
   const before = await snapshot(adapter);
   for (const result of [undefined, null]) {
     await assert.rejects(
-      updateInDatabase(adapter, {
-        jobId,
-        displayName: "spins",
-        status: done(jobId),
-        result,
-      }),
+      updateInDatabase(adapter, { ...ran(jobId), result }),
       InvalidRecordError,
     );
   }
@@ -564,20 +482,13 @@ Deno.test("updateInDatabase() refuses an invalid status or result and changes no
     results: "none",
   } as unknown as Result;
   await assert.rejects(
-    updateInDatabase(adapter, {
-      jobId,
-      displayName: "spins",
-      status: done(jobId),
-      result: badResult,
-    }),
+    updateInDatabase(adapter, { ...ran(jobId), result: badResult }),
     InvalidRecordError,
   );
   await assert.rejects(
     updateInDatabase(adapter, {
+      ...ran(jobId),
       jobId: "../../backends/configs/spins",
-      displayName: "spins",
-      status: done(jobId),
-      result: resultOf(jobId),
     }),
     InvalidNameError,
   );
@@ -633,12 +544,7 @@ Deno.test("updateInDatabase() takes a job that was put back in its queue out of 
   await getNextJobInQueue(adapter, "spins");
   // Its lease ran out and it went back to the queue; the slow worker finishes.
   await adapter.move(RUNNING, queuedPath("spins"), jobId);
-  await updateInDatabase(adapter, {
-    jobId,
-    displayName: "spins",
-    status: done(jobId),
-    result: resultOf(jobId),
-  });
+  await updateInDatabase(adapter, ran(jobId));
   assert.deepEqual(await adapter.list(queuedPath("spins")), [other]);
   assert.deepEqual(await adapter.list(finishedPath("spins")), [jobId]);
   assert.equal((await getNextJobInQueue(adapter, "spins")).job_id, other);

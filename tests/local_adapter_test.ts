@@ -9,30 +9,10 @@ import {
   newJobId,
 } from "../mod.ts";
 import { testStorageAdapter } from "../testing.ts";
+import { filesBelow, withTempDir } from "./support/folders.ts";
 
 const QUEUE = "jobs/queued/fermions";
 const RUNNING = "jobs/running";
-
-/** Runs `fn` with a fresh temp folder, removed afterwards. */
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "sqooler_local_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Every file under `dir`, as sorted paths relative to it. */
-async function files(dir: string, prefix = ""): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir(join(dir, prefix))) {
-    const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory) found.push(...await files(dir, path));
-    else found.push(path);
-  }
-  return found.sort();
-}
 
 /** Sets a file's modification time, in seconds since the epoch. */
 function setTime(basePath: string, record: string, seconds: number) {
@@ -75,7 +55,7 @@ Deno.test("LocalAdapter writes a record to exactly <basePath>/<path>/<id>.json a
     const adapter = new LocalAdapter({ basePath });
     const content = { job_id: "abc", status: "DONE", detail: null, n: [1.5] };
     await adapter.upload("status/fermions", "abc", content);
-    assert.deepEqual(await files(basePath), ["status/fermions/abc.json"]);
+    assert.deepEqual(await filesBelow(basePath), ["status/fermions/abc.json"]);
     const text = await Deno.readTextFile(
       join(basePath, "status/fermions/abc.json"),
     );
@@ -83,7 +63,7 @@ Deno.test("LocalAdapter writes a record to exactly <basePath>/<path>/<id>.json a
 
     await adapter.update("status/fermions", "abc", { status: "ERROR" });
     await adapter.move("status/fermions", RUNNING, "abc");
-    assert.deepEqual(await files(basePath), ["jobs/running/abc.json"]);
+    assert.deepEqual(await filesBelow(basePath), ["jobs/running/abc.json"]);
     const moved = await Deno.readTextFile(join(basePath, RUNNING, "abc.json"));
     assert.deepEqual(JSON.parse(moved), { status: "ERROR" });
   });
@@ -105,7 +85,7 @@ Deno.test("LocalAdapter leaves no temp file behind, in sqooler's folders or in .
     await assert.rejects(adapter.upload(QUEUE, "r4", {}));
     await assert.rejects(adapter.update(QUEUE, "missing", {}));
 
-    const all = await files(basePath);
+    const all = await filesBelow(basePath);
     assert.equal(all.length, 20, all.join(", "));
     for (const path of all) {
       assert.match(path, /^jobs\/(queued\/fermions|running)\/[a-z0-9]+\.json$/);
@@ -149,7 +129,9 @@ Deno.test("LocalAdapter.list() and moveOldest() leave out files that are not <id
     assert.deepEqual(await adapter.list(QUEUE), ["r1"]);
     assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "r1");
     assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
-    const left = (await files(basePath)).filter((p) => p.startsWith(QUEUE));
+    const left = (await filesBelow(basePath)).filter((p) =>
+      p.startsWith(QUEUE)
+    );
     assert.deepEqual(left, foreign.map((name) => `${QUEUE}/${name}`).sort());
   });
 });
@@ -229,7 +211,7 @@ Deno.test("LocalAdapter with fsync: true uploads, updates, moves, takes and dele
       "z".repeat(300_000),
     );
     await adapter.delete(RUNNING, "r1");
-    assert.deepEqual(await files(basePath), ["jobs/deleted/r2.json"]);
+    assert.deepEqual(await filesBelow(basePath), ["jobs/deleted/r2.json"]);
   });
 });
 

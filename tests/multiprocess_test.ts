@@ -11,6 +11,7 @@ import {
   uploadConfig,
 } from "../mod.ts";
 import { configOf } from "./support/fixtures.ts";
+import { withTempDir } from "./support/folders.ts";
 import { startScript } from "./support/processes.ts";
 
 const DISPLAY = "fermions";
@@ -19,8 +20,7 @@ const WORKERS = 4;
 const JOBS_PER_PRODUCER = 1000;
 
 Deno.test("2 producer and 4 worker processes on one folder finish 2,000 jobs exactly once", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "sqooler_multi_" });
-  try {
+  await withTempDir(async (basePath) => {
     const adapter = new LocalAdapter({ basePath, name: "lab" });
     await uploadConfig(adapter, configOf(DISPLAY));
     const started = performance.now();
@@ -142,7 +142,5 @@ Deno.test("2 producer and 4 worker processes on one folder finish 2,000 jobs exa
     // inversion is possible; a broken order would show in half the claims.
     const outOfOrder = inversions.reduce((sum, n) => sum + n, 0);
     assert(outOfOrder <= owner.size / 100, `${outOfOrder} claims out of order`);
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });

@@ -18,6 +18,23 @@ function later(): number {
   return clock;
 }
 
+/** Asserts that each id sorts after the one before it. */
+function assertAscending(ids: string[]): void {
+  for (let i = 1; i < ids.length; i++) {
+    assert(ids[i - 1] < ids[i], `${ids[i - 1]} < ${ids[i]}`);
+  }
+}
+
+/** Asserts that `check` refuses each of `values` with InvalidNameError. */
+function assertRefusesAll(
+  check: (value: unknown) => unknown,
+  values: unknown[],
+): void {
+  for (const value of values) {
+    assert.throws(() => check(value), InvalidNameError, String(value));
+  }
+}
+
 Deno.test("newJobId() makes 24 lowercase hex characters", () => {
   for (let i = 0; i < 100; i++) {
     assert.match(newJobId(), /^[0-9a-f]{24}$/);
@@ -41,9 +58,7 @@ Deno.test("newJobId() ids sort by creation time", () => {
 Deno.test("newJobId() ids made within one millisecond still sort in order", () => {
   const time = later();
   const ids = Array.from({ length: 1_000 }, () => newJobId(time));
-  for (let i = 1; i < ids.length; i++) {
-    assert(ids[i - 1] < ids[i], `${ids[i - 1]} < ${ids[i]}`);
-  }
+  assertAscending(ids);
   assert(ids.every((id) => parseInt(id.slice(0, 12), 16) === time));
 });
 
@@ -56,9 +71,7 @@ Deno.test("newJobId() ids keep growing when the clock goes backwards", () => {
     newJobId(0),
     newJobId(time),
   ];
-  for (let i = 1; i < ids.length; i++) {
-    assert(ids[i - 1] < ids[i], `${ids[i - 1]} < ${ids[i]}`);
-  }
+  assertAscending(ids);
   // A later clock is used again once it passes the last time used.
   assert.equal(parseInt(newJobId(time + 10).slice(0, 12), 16), time + 10);
 });
@@ -82,13 +95,7 @@ Deno.test("assertDisplayName() accepts lowercase letters and digits only", () =>
     null,
     undefined,
   ];
-  for (const name of bad) {
-    assert.throws(
-      () => assertDisplayName(name),
-      InvalidNameError,
-      String(name),
-    );
-  }
+  assertRefusesAll(assertDisplayName, bad);
 });
 
 Deno.test("assertJobId() and assertRecordId() accept ASCII letters, digits, '_' and '-'", () => {
@@ -96,11 +103,10 @@ Deno.test("assertJobId() and assertRecordId() accept ASCII letters, digits, '_' 
     assert.equal(assertJobId(id), id);
     assert.equal(assertRecordId(id), id);
   }
-  for (
-    const id of ["", "..", "a.json", "a/b", "a b", "a\0", "x".repeat(65), 7]
-  ) {
-    assert.throws(() => assertJobId(id), InvalidNameError, String(id));
-  }
+  assertRefusesAll(
+    assertJobId,
+    ["", "..", "a.json", "a/b", "a b", "a\0", "x".repeat(65), 7],
+  );
   assert.equal(assertRecordId("x".repeat(128)), "x".repeat(128));
   assert.throws(() => assertRecordId("x".repeat(129)), InvalidNameError);
 });
@@ -129,21 +135,16 @@ Deno.test("assertStoragePath() refuses every way out of the storage", () => {
     "a/b/c/d/e/f/g/h/i",
     null,
   ];
-  for (const path of bad) {
-    assert.throws(
-      () => assertStoragePath(path),
-      InvalidNameError,
-      String(path),
-    );
-  }
+  assertRefusesAll(assertStoragePath, bad);
 });
 
 Deno.test("normalizeProviderName() lowercases and refuses other characters", () => {
   assert.equal(normalizeProviderName("Whatever"), "whatever");
   assert.equal(normalizeProviderName("localtest"), "localtest");
-  for (const name of ["Whatever_is_wrong", "Whatever%/iswrong", "", 5]) {
-    assert.throws(() => normalizeProviderName(name), InvalidNameError);
-  }
+  assertRefusesAll(
+    normalizeProviderName,
+    ["Whatever_is_wrong", "Whatever%/iswrong", "", 5],
+  );
 });
 
 Deno.test("assertUsername() accepts any text without control characters up to 256 characters", () => {
@@ -152,9 +153,10 @@ Deno.test("assertUsername() accepts any text without control characters up to 25
   ) {
     assert.equal(assertUsername(name), name);
   }
-  for (const name of ["", "a\nb", "a\0b", "a\u0085b", "x".repeat(257), {}]) {
-    assert.throws(() => assertUsername(name), InvalidNameError);
-  }
+  assertRefusesAll(
+    assertUsername,
+    ["", "a\nb", "a\0b", "a\u0085b", "x".repeat(257), {}],
+  );
 });
 
 Deno.test("InvalidNameError messages name the value, cut when long", () => {

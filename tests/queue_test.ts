@@ -16,26 +16,26 @@ import {
   queuedPath,
   recoverStaleJobs,
   releaseJob,
-  type Result,
   RUNNING,
   statusPath,
   type StorageAdapter,
   updateInDatabase,
   uploadConfig,
-  uploadJob,
-  uploadStatus,
 } from "@sqooler/storage";
+import {
+  configOf,
+  doneOutcome,
+  doneResult,
+  doneStatus,
+  errorStatus,
+  jobOf,
+} from "./support/fixtures.ts";
+import { withTempDir } from "./support/folders.ts";
+import { submitJobs } from "./support/store.ts";
 
 const T0 = Date.parse("2026-11-28T10:00:00Z");
 const at = (ms: number) => () => T0 + ms;
-const JOB = {
-  experiment_0: {
-    instructions: [["measure", [0], []]],
-    num_wires: 1,
-    shots: 1,
-    wire_order: "linear",
-  },
-};
+const JOB = jobOf();
 const ALICE = { displayName: "spins", username: "alice" };
 const SPINS = { displayName: "spins" };
 
@@ -44,41 +44,14 @@ async function spinStore(
   jobs: number,
   adapter: StorageAdapter = new MemoryAdapter({ name: "lab" }),
 ): Promise<{ adapter: StorageAdapter; ids: string[] }> {
-  await uploadConfig(adapter, {
-    description: "A spin chain",
-    version: "1.2.3",
-    display_name: "spins",
-    cold_atom_type: "spin",
-    gates: [],
-    max_experiments: 10,
-    max_shots: 100,
-    simulator: true,
-    supported_instructions: ["measure"],
-    num_wires: 5,
-    wire_order: "linear",
-    num_species: 1,
+  await uploadConfig(adapter, configOf("spins"));
+  const ids = await submitJobs(adapter, {
+    ...ALICE,
+    job: JOB,
+    count: jobs,
+    now: at(0),
   });
-  const ids = [];
-  for (let i = 0; i < jobs; i++) {
-    const jobId = await uploadJob(adapter, { job: JOB, ...ALICE, now: at(0) });
-    await uploadStatus(adapter, { ...ALICE, jobId });
-    ids.push(jobId);
-  }
   return { adapter, ids };
-}
-
-function resultOf(jobId: string): Result {
-  return {
-    backend_name: null,
-    display_name: "spins",
-    backend_version: "1.2.3",
-    job_id: jobId,
-    qobj_id: null,
-    success: true,
-    status: "DONE",
-    header: {},
-    results: [],
-  };
 }
 
 async function take(adapter: StorageAdapter, ms: number, leaseMs?: number) {
@@ -93,16 +66,11 @@ Deno.test("getQueueStats() counts queued, running, finished and failed jobs", as
   assert.equal(await take(adapter, 10_000), a);
   assert.equal(await take(adapter, 10_000), b);
   assert.equal(await take(adapter, 10_000), c);
-  await updateInDatabase(adapter, {
-    ...SPINS,
-    jobId: a,
-    status: { job_id: a, status: "DONE", detail: "", error_message: "None" },
-    result: resultOf(a),
-  });
+  await updateInDatabase(adapter, doneOutcome("spins", a));
   await updateInDatabase(adapter, {
     ...SPINS,
     jobId: b,
-    status: { job_id: b, status: "ERROR", detail: "", error_message: "bad" },
+    status: errorStatus(b, "bad"),
   });
   // Jobs of another backend do not count.
   await adapter.upload(RUNNING, "0123456789abcdef01234567", JOB);
@@ -159,9 +127,8 @@ Deno.test("recoverStaleJobs() puts a stale job back at the head of its queue and
 });
 
 Deno.test("recoverStaleJobs() requeues at the head on a LocalAdapter shared by processes", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "queue_test_" });
-  const open = () => new LocalAdapter({ basePath, name: "lab" });
-  try {
+  await withTempDir(async (basePath) => {
+    const open = () => new LocalAdapter({ basePath, name: "lab" });
     const { ids: [a, b] } = await spinStore(3, open());
     // Each step in its own adapter, as in its own process.
     assert.equal(await take(open(), 0), a); // this worker then dies
@@ -174,9 +141,7 @@ Deno.test("recoverStaleJobs() requeues at the head on a LocalAdapter shared by p
     const worker = open();
     assert.equal(await take(worker, 61_000), a);
     assert.equal(await take(worker, 61_000), b);
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recoverStaleJobs() leaves jobs with a good lease alone", async () => {
@@ -235,19 +200,9 @@ Deno.test("recoverStaleJobs() completes jobs that have a final status but are st
   await take(adapter, 0);
   await take(adapter, 0);
   // Workers that died after writing the status, before moving the job.
-  await adapter.upload(`results/spins`, a, resultOf(a));
-  await adapter.update(statusPath("spins"), a, {
-    job_id: a,
-    status: "DONE",
-    detail: "All done",
-    error_message: "None",
-  });
-  await adapter.update(statusPath("spins"), b, {
-    job_id: b,
-    status: "ERROR",
-    detail: "",
-    error_message: "bad",
-  });
+  await adapter.upload(`results/spins`, a, doneResult("spins", a));
+  await adapter.update(statusPath("spins"), a, doneStatus(a));
+  await adapter.update(statusPath("spins"), b, errorStatus(b, "bad"));
   const report = await recoverStaleJobs(adapter, {
     ...SPINS,
     olderThanMs: 30_000,
@@ -348,12 +303,7 @@ Deno.test("extendLease() throws NotFoundError once the job was recovered or fini
   assert.deepEqual(await adapter.list(leasesPath("spins")), []);
 
   assert.equal(await take(adapter, 30_000), a);
-  await updateInDatabase(adapter, {
-    ...SPINS,
-    jobId: a,
-    status: { job_id: a, status: "DONE", detail: "", error_message: "None" },
-    result: resultOf(a),
-  });
+  await updateInDatabase(adapter, doneOutcome("spins", a));
   await assert.rejects(
     extendLease(adapter, { ...SPINS, jobId: a }),
     NotFoundError,

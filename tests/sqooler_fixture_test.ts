@@ -3,8 +3,7 @@
 // the fixtures themselves are never changed.
 
 import assert from "node:assert/strict";
-import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import {
   getBackendDict,
   getBackends,
@@ -22,12 +21,14 @@ import {
   timestampQueue,
   updateInDatabase,
 } from "@sqooler/storage";
-
-const FIXTURES = fileURLToPath(
-  new URL("./fixtures/", import.meta.url),
-);
-const LOCAL_STORE = join(FIXTURES, "sqooler-local", "store");
-const SIGNED_STORE = join(FIXTURES, "sqooler-signed", "store");
+import { doneResult } from "./support/fixtures.ts";
+import {
+  filesBelow,
+  FIXTURES,
+  LOCAL_STORE,
+  SIGNED_STORE,
+  withStoreCopy,
+} from "./support/folders.ts";
 
 interface Manifest {
   provider_name: string;
@@ -47,46 +48,16 @@ const manifest: Manifest = JSON.parse(
 const { jobs } = manifest;
 const ALICE = "alice";
 
-/** Copies a folder tree. */
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory) await copyTree(source, target);
-    else await Deno.copyFile(source, target);
-  }
-}
-
-/** Every file below a folder, as sorted paths relative to it. */
-async function filesBelow(folder: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (dir: string) => {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory) await walk(path);
-      else found.push(relative(folder, path));
-    }
-  };
-  await walk(folder);
-  return found.sort();
-}
-
 /** Runs a test on a copy of a fixture store, removed afterwards. */
-async function withCopy(
+function withCopy(
   store: string,
   work: (adapter: LocalAdapter, basePath: string) => Promise<void>,
 ): Promise<void> {
-  const basePath = await Deno.makeTempDir({ prefix: "sqooler_fixture_" });
-  try {
-    await copyTree(store, basePath);
-    await work(
+  return withStoreCopy(store, (basePath) =>
+    work(
       new LocalAdapter({ basePath, name: manifest.provider_name }),
       basePath,
-    );
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+    ));
 }
 
 /** A file of a fixture store, parsed. */
@@ -305,20 +276,13 @@ Deno.test("queued jobs finished by this library land where sqooler expects them"
       await readJson(LOCAL_STORE, `jobs/queued/fermions/${doneId}.json`),
     );
     const result: Result = {
-      backend_name: null,
-      display_name: "fermions",
-      backend_version: "0.1.2",
-      job_id: doneId,
-      qobj_id: null,
-      success: true,
-      status: "DONE",
-      header: {},
-      results: [{
+      ...doneResult("fermions", doneId, [{
         header: { name: "experiment_0" },
         shots: 2,
         success: true,
         data: { memory: ["1 0 1", "0 0 1"] },
-      }],
+      }]),
+      backend_version: "0.1.2",
     };
     await updateInDatabase(adapter, {
       result,

@@ -3,7 +3,7 @@
 // "localtest"), as listed in ../shared/reference/sqooler-local-provider-tests.md.
 
 import assert from "node:assert/strict";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import {
   AlreadyExistsError,
   type BackendConfigInput,
@@ -34,19 +34,17 @@ import {
   uploadJob,
   uploadStatus,
 } from "@sqooler/storage";
+import { filesBelow, withTempDir } from "./support/folders.ts";
 
 /** Runs a case on a fresh storage folder, removed afterwards. */
 async function withProvider(
   name: string,
   work: (adapter: LocalAdapter, basePath: string) => Promise<void>,
 ): Promise<void> {
-  const basePath = await Deno.makeTempDir({ prefix: "sqooler_port_" });
-  try {
+  await withTempDir(async (basePath) => {
     const login = LocalLoginInformation.parse({ base_path: basePath });
     await work(new LocalAdapter({ basePath: login.base_path, name }), basePath);
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 }
 
 /** sqooler's `get_dummy_config`: a fermion simulator. */
@@ -75,20 +73,6 @@ function dummyConfig(
 /** sqooler's `uuid.uuid4().hex[:24]`. */
 function randomId(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 24);
-}
-
-/** Every file below a folder, as paths relative to it. */
-async function filesBelow(folder: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (dir: string) => {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory) await walk(path);
-      else found.push(relative(folder, path));
-    }
-  };
-  await walk(folder);
-  return found.sort();
 }
 
 const JOB_PAYLOAD = {
@@ -153,8 +137,7 @@ Deno.test("LocalAdapter refuses provider names with '_' or other characters", ()
 });
 
 Deno.test("an inactive LocalAdapter refuses upload, get, move and delete", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "sqooler_port_" });
-  try {
+  await withTempDir(async (basePath) => {
     const adapter = new LocalAdapter({
       basePath,
       name: "localtest",
@@ -174,9 +157,7 @@ Deno.test("an inactive LocalAdapter refuses upload, get, move and delete", async
     );
     await assert.rejects(adapter.delete(second, jobId), InactiveStorageError);
     assert.deepEqual(await filesBelow(basePath), []);
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });
 
 // ---- Files ----

@@ -4,38 +4,26 @@ import {
   LocalAdapter,
   updateInDatabase,
   uploadConfig,
-  uploadJob,
-  uploadStatus,
 } from "../mod.ts";
-import { configOf, doneResult, doneStatus, jobOf } from "./support/fixtures.ts";
+import { configOf, doneOutcome } from "./support/fixtures.ts";
+import { withTempDir } from "./support/folders.ts";
 import { startScript } from "./support/processes.ts";
+import { submitJobs } from "./support/store.ts";
 
 const DISPLAY = "spins";
 const USER = "alice";
 const ITERATIONS = 1500;
 
 Deno.test("a reader process never sees a torn config, status or result while other processes rewrite them", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "sqooler_torn_" });
-  try {
+  await withTempDir(async (basePath) => {
     const adapter = new LocalAdapter({ basePath, name: "lab" });
     await uploadConfig(adapter, configOf(DISPLAY));
-    const jobId = await uploadJob(adapter, {
-      job: jobOf(),
+    const [jobId] = await submitJobs(adapter, {
       displayName: DISPLAY,
       username: USER,
-    });
-    await uploadStatus(adapter, {
-      displayName: DISPLAY,
-      username: USER,
-      jobId,
     });
     assert.equal((await getNextJobInQueue(adapter, DISPLAY)).job_id, jobId);
-    await updateInDatabase(adapter, {
-      jobId,
-      displayName: DISPLAY,
-      status: doneStatus(jobId),
-      result: doneResult(DISPLAY, jobId),
-    });
+    await updateInDatabase(adapter, doneOutcome(DISPLAY, jobId));
 
     const args = { basePath, displayName: DISPLAY, username: USER, jobId };
     const started = performance.now();
@@ -71,7 +59,5 @@ Deno.test("a reader process never sees a torn config, status or result while oth
     assert(counts.versions.config > 1, "the reader saw only one config");
     assert(counts.versions.status > 1, "the reader saw only one status");
     assert(counts.versions.result > 1, "the reader saw only one result");
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });

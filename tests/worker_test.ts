@@ -3,9 +3,7 @@
 // worker's events, stop it with an AbortController, or drain with untilIdle.
 
 import assert from "node:assert/strict";
-import { cp } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   type Backend,
   type BackendConfigInput,
@@ -26,30 +24,15 @@ import {
   StatusMsg,
   type StorageAdapter,
   uploadConfig,
-  uploadJob,
-  uploadStatus,
   validateJob,
   type WorkerEvent,
 } from "@sqooler/storage";
 import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
+import { LOCAL_STORE, withStoreCopy, withTempDir } from "./support/folders.ts";
+import { submitJobs } from "./support/store.ts";
 
-const FIXTURE_STORE = fileURLToPath(
-  new URL("./fixtures/sqooler-local/store/", import.meta.url),
-);
 const FIXTURE_QUEUED = ["03da11d0eb784d9da378e393", "ce3ae930895f449583162da3"];
 const FIXTURE_RUNNING = "5b4625859f0440c2af154efb";
-
-async function withFixtureStore(
-  test: (basePath: string) => Promise<void>,
-): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "worker_test_" });
-  try {
-    await cp(FIXTURE_STORE, join(root, "store"), { recursive: true });
-    await test(join(root, "store"));
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
 
 /** An execute that measures every wire as 0, once per shot. */
 function zeros(job: Job): ExperimentData[] {
@@ -95,7 +78,7 @@ async function readStatus(adapter: StorageAdapter, jobId: string) {
 }
 
 Deno.test("runWorker() finishes the queued jobs of the sqooler fixture store", async () => {
-  await withFixtureStore(async (basePath) => {
+  await withStoreCopy(LOCAL_STORE, async (basePath) => {
     const adapter = new LocalAdapter({ basePath, name: "fixture" });
     const config = await getConfig(adapter, "fermions");
     const seen: string[] = [];
@@ -174,8 +157,7 @@ Deno.test("runWorker() marks a job ERROR when execute throws, and goes on with t
 });
 
 Deno.test("runWorker() marks a corrupt job file ERROR, and goes on with the next", async () => {
-  const basePath = await Deno.makeTempDir({ prefix: "worker_test_" });
-  try {
+  await withTempDir(async (basePath) => {
     const adapter = new LocalAdapter({ basePath });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -210,18 +192,18 @@ Deno.test("runWorker() marks a corrupt job file ERROR, and goes on with the next
     );
     assert.equal(fine.status, "DONE");
     assert.deepEqual(await adapter.list(RUNNING), []);
-  } finally {
-    await Deno.remove(basePath, { recursive: true });
-  }
+  });
 });
 
 /** Submits a job to "spins" on an adapter, as the API does. */
 async function seedInto(adapter: StorageAdapter, content: Job) {
   await uploadConfig(adapter, SPINS);
-  const ref = { displayName: "spins", username: "alice", jobId: "" };
-  ref.jobId = await uploadJob(adapter, { job: content, ...ref });
-  await uploadStatus(adapter, ref);
-  return { jobIds: [ref.jobId] };
+  const jobIds = await submitJobs(adapter, {
+    displayName: "spins",
+    username: "alice",
+    job: content,
+  });
+  return { jobIds };
 }
 
 Deno.test("runWorker() checks each job before it runs it, and writes what is wrong", async () => {

@@ -4,6 +4,7 @@
 import type {
   BackendConfigIn,
   ExperimentData,
+  JobOutcome,
   Result,
   StatusMsg,
 } from "../../mod.ts";
@@ -50,6 +51,16 @@ export function doneStatus(jobId: string, detail = "Done"): StatusMsg {
   return { job_id: jobId, status: "DONE", detail, error_message: "None" };
 }
 
+/** An ERROR status, as a worker writes it for a job it could not run. */
+export function errorStatus(jobId: string, errorMessage: string): StatusMsg {
+  return {
+    job_id: jobId,
+    status: "ERROR",
+    detail: "Got your json.",
+    error_message: errorMessage,
+  };
+}
+
 /** The result of one experiment whose every shot measured `memory`. */
 export function experimentOf(shots: number, memory = "1"): ExperimentData {
   return {
@@ -76,5 +87,22 @@ export function doneResult(
     status: "DONE",
     header: {},
     results,
+  };
+}
+
+/**
+ * What a worker writes back with updateInDatabase() for a job that ran: a
+ * {@linkcode doneStatus} and a {@linkcode doneResult}.
+ */
+export function doneOutcome(
+  displayName: string,
+  jobId: string,
+  results: ExperimentData[] = [],
+): JobOutcome {
+  return {
+    jobId,
+    displayName,
+    status: doneStatus(jobId),
+    result: doneResult(displayName, jobId, results),
   };
 }

@@ -14,7 +14,7 @@ import {
   LocalAdapter,
   updateInDatabase,
 } from "../../mod.ts";
-import { doneResult, doneStatus, experimentOf } from "./fixtures.ts";
+import { doneOutcome, experimentOf } from "./fixtures.ts";
 
 const { basePath, displayName, mode, hold } = JSON.parse(Deno.args[0]);
 const adapter = new LocalAdapter({ basePath });
@@ -58,12 +58,10 @@ for (;;) {
     jobId,
   });
   const shots = (job.experiment_0 as { shots: number }).shots;
-  await updateInDatabase(adapter, {
-    jobId,
-    displayName,
-    status: doneStatus(jobId),
-    result: doneResult(displayName, jobId, [experimentOf(shots)]),
-  });
+  await updateInDatabase(
+    adapter,
+    doneOutcome(displayName, jobId, [experimentOf(shots)]),
+  );
   finished.push(jobId);
 }
 await stopped;
