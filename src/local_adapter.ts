@@ -333,7 +333,7 @@ export class LocalAdapter implements StorageAdapter {
    */
   async list(storagePath: string): Promise<string[]> {
     records.check(this, storagePath);
-    return (await this.#scan(storagePath, new Map())).map(([id]) => id);
+    return (await this.#scan(storagePath, new Map())).fresh.map(([id]) => id);
   }
 
   #file(storagePath: string, id: string): string {
@@ -342,31 +342,34 @@ export class LocalAdapter implements StorageAdapter {
     return `${this.#root}${storagePath}/${id}.json`;
   }
 
-  /** Lists a folder with the files' times, oldest first; reuses known times. */
+  /**
+   * Reads a folder: which of the `known` ids are still there, and the other
+   * files' ids with their times, oldest first.
+   */
   async #scan(
     storagePath: string,
-    known: Map<string, number>,
-  ): Promise<[string, number][]> {
+    known: ReadonlyMap<string, number>,
+  ): Promise<{ present: string[]; fresh: [string, number][] }> {
     const folder = this.#root + storagePath;
-    const names: string[] = [];
+    const present: string[] = [];
+    const unknown: string[] = [];
     try {
       for await (const entry of Deno.readDir(folder)) {
-        if (entry.isFile) names.push(entry.name);
+        const name = entry.name;
+        if (!entry.isFile || !FILE.test(name)) continue;
+        const id = name.slice(0, -".json".length);
+        (known.has(id) ? present : unknown).push(id);
       }
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return [];
-      if (error instanceof Deno.errors.NotADirectory) return [];
+      if (
+        error instanceof Deno.errors.NotFound ||
+        error instanceof Deno.errors.NotADirectory
+      ) {
+        return { present: [], fresh: [] };
+      }
       throw error;
     }
-    const found: [string, number][] = [];
-    const unknown: string[] = [];
-    for (const name of names) {
-      const id = FILE.exec(name)?.[1];
-      if (id === undefined) continue;
-      const time = known.get(id);
-      if (time === undefined) unknown.push(id);
-      else found.push([id, time]);
-    }
+    const fresh: [string, number][] = [];
     // A synchronous lstat costs about 1 µs, one through the thread pool some
     // 15 µs; one async lstat per STAT_SLICE_MS lets the event loop run.
     let sliceStart = performance.now();
@@ -384,20 +387,35 @@ export class LocalAdapter implements StorageAdapter {
         // A file that went away since the listing is simply not there.
         continue;
       }
-      found.push([id, info.mtime?.getTime() ?? 0]);
+      fresh.push([id, info.mtime?.getTime() ?? 0]);
     }
-    return found.sort((a, b) =>
-      a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
-    );
+    return { present, fresh: fresh.sort(byAge) };
   }
 
+  /**
+   * Lists a folder again. The rest of the last listing keeps its order and
+   * its times; only new files are read and merged in, and files that went
+   * away (to another process) are left out. No full sort, no rebuilt map.
+   */
   #relist(storagePath: string, listing: Listing): Promise<void> {
     listing.refreshing ??= (async () => {
       try {
         const startedAt = performance.now();
-        const found = await this.#scan(storagePath, listing.times);
-        listing.ids = found.map(([id]) => id);
-        listing.times = new Map(found);
+        const times = listing.times;
+        const { present, fresh } = await this.#scan(storagePath, times);
+        // Taken or rewritten records have no time any more; they are left out.
+        let rest = listing.ids.slice(listing.head).filter((id) =>
+          times.has(id)
+        );
+        if (present.length < times.size) {
+          const there = new Set(present);
+          for (const id of times.keys()) {
+            if (!there.has(id)) times.delete(id);
+          }
+          rest = rest.filter((id) => times.has(id));
+        }
+        for (const [id, time] of fresh) times.set(id, time);
+        listing.ids = merge(rest, fresh, times);
         listing.head = 0;
         listing.listedAt = startedAt;
         listing.scanMs = performance.now() - startedAt;
@@ -506,6 +524,30 @@ export class LocalAdapter implements StorageAdapter {
     await Deno.mkdir(this.#root + storagePath, { recursive: true });
     this.#folders.add(storagePath);
   }
+}
+
+/** Oldest first: by time, then by id. */
+function byAge(a: [string, number], b: [string, number]): number {
+  return a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+}
+
+/** Merges ids that are oldest first with new `[id, time]` pairs that are too. */
+function merge(
+  ids: string[],
+  fresh: [string, number][],
+  times: ReadonlyMap<string, number>,
+): string[] {
+  if (fresh.length === 0) return ids;
+  const merged: string[] = new Array(ids.length + fresh.length);
+  let i = 0, j = 0, k = 0;
+  while (i < ids.length && j < fresh.length) {
+    merged[k++] = byAge([ids[i], times.get(ids[i])!], fresh[j]) <= 0
+      ? ids[i++]
+      : fresh[j++][0];
+  }
+  while (i < ids.length) merged[k++] = ids[i++];
+  while (j < fresh.length) merged[k++] = fresh[j++][0];
+  return merged;
 }
 
 function exists(path: string): boolean {
