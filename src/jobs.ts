@@ -8,8 +8,10 @@
  *   recovered ({@linkcode recoverStaleJobs}).
  * - The final status is the worker's: {@linkcode uploadStatus} never replaces
  *   an existing status, and {@linkcode updateInDatabase} creates a missing one.
- * - A result is written before its DONE status, and the status before the job
- *   moves to `finished`, so that a reader who sees DONE finds the result.
+ * - Moving a job out of `jobs/running` decides its outcome: of a worker and a
+ *   recovery at the same time, the one that moves it first writes the final
+ *   status. The result is written before its DONE status, so that a reader
+ *   who sees DONE finds the result.
  * - A job's owner is recorded in `meta/`; another user asking for it gets the
  *   same answer as for a job id that does not exist.
  *
@@ -18,7 +20,11 @@
 
 import { type JsonObject, records, type StorageAdapter } from "./adapter.ts";
 import { recentBackendName, timestampQueue } from "./backends.ts";
-import { AlreadyExistsError, InvalidRecordError } from "./errors.ts";
+import {
+  AlreadyExistsError,
+  InvalidRecordError,
+  NotFoundError,
+} from "./errors.ts";
 import {
   DELETED,
   finishedPath,
@@ -223,8 +229,10 @@ export async function uploadJob(
 /**
  * Creates a job's first status, INITIALIZING, unless the job has a status
  * already: then that status is returned and left as it is, so that a fast
- * worker's DONE is never replaced. For a job of another user, nothing is
- * written and the INITIALIZING draft is returned, as for any new job.
+ * worker's DONE is never replaced. For a job that {@linkcode uploadJob} did
+ * not submit for this user (another user's, or an unknown id), nothing is
+ * written and the INITIALIZING draft is returned all the same, so that the
+ * answer tells nothing about other users' jobs.
  *
  * @param adapter The storage.
  * @param ref The backend, the user and the job.
@@ -254,8 +262,13 @@ export async function uploadStatus(
     detail: "Got your json.",
     error_message: "None",
   };
-  // The checked copy, not `ref` again: a getter could answer differently.
-  if (!(await visibleTo(adapter, checked))) return draft;
+  // Only the job's submitter writes its status. For an unknown job or another
+  // user's, nothing is written, so that the answer tells nothing apart.
+  // (The checked copy, not `ref` again: a getter could answer differently.)
+  const owner = await ownerOf(adapter, displayName, jobId);
+  if (owner === undefined || (owner !== null && owner !== checked.username)) {
+    return draft;
+  }
   try {
     await adapter.upload(statusPath(displayName), jobId, draft);
     return draft;
@@ -487,13 +500,19 @@ export async function getNextJobInQueue(
   });
   const jobId = await adapter.moveOldest(queuedPath(display), RUNNING);
   if (jobId === undefined) return { job_id: "None", job_json_path: "None" };
-  await writeLease(adapter, {
-    displayName: display,
-    jobId,
-    leaseMs,
-    now: clock,
-    expectNew: true,
-  });
+  try {
+    await writeLease(adapter, {
+      displayName: display,
+      jobId,
+      leaseMs,
+      now: clock,
+      expectNew: true,
+    });
+  } catch (error) {
+    // A job without a lease is not ours to run: back to the head of the queue.
+    await adapter.move(RUNNING, queuedPath(display), jobId).catch(() => {});
+    throw error;
+  }
   return { job_id: jobId, job_json_path: RUNNING };
 }
 
@@ -553,18 +572,21 @@ export interface JobOutcome {
 }
 
 /**
- * Writes what a worker found out about a job. With status DONE, the result is
- * written, then the status, then the job moves to `jobs/finished/<display>`;
- * with ERROR, the status is written and the job moves to `jobs/deleted`; with
- * any other status, only the status is written. A missing status file is
- * created. If the job was put back in its queue meanwhile (its lease ran out),
- * it is taken out again, since it is finished now.
+ * Writes what a worker found out about a job. With status DONE, the job moves
+ * to `jobs/finished/<display>`, then the result and the status are written;
+ * with ERROR, the job moves to `jobs/deleted`, then the status is written;
+ * with any other status, only the status is written. A missing status file is
+ * created, and the lease is dropped last. If the job was put back in its queue
+ * meanwhile (its lease ran out), it is taken out again, since it is finished
+ * now. The move decides: when the job is neither running nor queued, another
+ * worker or a recovery decided it, and nothing is written.
  *
  * @param adapter The storage.
  * @param outcome The status, the result, the job and the backend.
  * @returns Nothing.
  * @throws {InvalidRecordError} When the status or the result does not match its schema, or DONE comes without a result.
  * @throws {InvalidNameError} When the display name or the id is not acceptable.
+ * @throws {NotFoundError} When a final outcome comes for a job that is neither running nor queued.
  *
  * @example A worker's loop, once
  * ```ts
@@ -602,37 +624,50 @@ export async function updateInDatabase(
   const displayName = assertDisplayName(outcome?.displayName);
   const jobId = assertJobId(outcome.jobId);
   const status = parseInput(outcome.status, "status", StatusMsg);
-  let target: string | undefined;
+  const statusKey = { path: statusPath(displayName), id: jobId };
+  if (status.status !== "DONE" && status.status !== "ERROR") {
+    // A report of progress: the job stays where it is.
+    await putRecord(adapter, statusKey, status);
+    return;
+  }
+  let result: Result | undefined;
   if (status.status === "DONE") {
     if (outcome.result == null) {
       throw new InvalidRecordError(
         `Invalid result for job ${jobId}: a job with status DONE needs a result`,
       );
     }
-    const result = parseInput(outcome.result, "result", Result);
-    await putRecord(
-      adapter,
-      { path: resultsPath(displayName), id: jobId },
-      result,
-      { expectNew: true },
-    );
-    target = finishedPath(displayName);
-  } else if (status.status === "ERROR") {
-    target = DELETED;
+    result = parseInput(outcome.result, "result", Result);
   }
-  await putRecord(
-    adapter,
-    { path: statusPath(displayName), id: jobId },
-    status,
-  );
-  if (target === undefined) return;
-  // A job whose lease ran out may be back in its queue; it is finished now.
-  await moveIfExists(adapter, { from: RUNNING, to: target, id: jobId }) ||
+  const target = result === undefined ? DELETED : finishedPath(displayName);
+  // Moving the job out of jobs/running decides its outcome: a recovery at the
+  // same time either moved it first or finds it gone. A job whose lease ran
+  // out may be back in its queue; it is finished now.
+  const moved =
+    await moveIfExists(adapter, { from: RUNNING, to: target, id: jobId }) ||
     await moveIfExists(adapter, {
       from: queuedPath(displayName),
       to: target,
       id: jobId,
     });
+  if (!moved) {
+    throw new NotFoundError(
+      `Cannot record the outcome of job ${jobId} of ${displayName}: it is neither running nor queued, so another worker or a recovery decided it`,
+    );
+  }
+  // The result before the status, so that whoever reads DONE finds it; the
+  // lease last, so that recovery completes this if the process stops here.
+  if (result !== undefined) {
+    await putRecord(
+      adapter,
+      { path: resultsPath(displayName), id: jobId },
+      result,
+      {
+        expectNew: true,
+      },
+    );
+  }
+  await putRecord(adapter, statusKey, status);
   await deleteIfExists(adapter, { path: leasesPath(displayName), id: jobId });
 }
 

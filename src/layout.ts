@@ -50,3 +50,8 @@ export function metaPath(displayName: string): string {
 export function leasesPath(displayName: string): string {
   return `leases/${assertDisplayName(displayName)}`;
 }
+
+/** Where a lease waits while one process recovers its job, so that no other does. */
+export function recoveringPath(displayName: string): string {
+  return `${leasesPath(displayName)}/recovering`;
+}

@@ -243,7 +243,8 @@ function random48(): number {
  * ```
  */
 export function newJobId(now: number = Date.now()): string {
-  if (typeof now !== "number" || !Number.isFinite(now)) {
+  // 12 hex characters hold the time; a later one would poison every later id.
+  if (typeof now !== "number" || !(now >= 0 && now < 2 ** 48)) {
     fail("time for a job id", now, "expected milliseconds since the epoch");
   }
   let time = Math.max(Math.floor(now), 0);

@@ -19,6 +19,8 @@ import {
   leasesPath,
   metaPath,
   queuedPath,
+  recoveringPath,
+  resultsPath,
   RUNNING,
   statusPath,
 } from "./layout.ts";
@@ -143,16 +145,23 @@ export async function recoverStaleJobs(
     attempts: {},
   };
   const leased = new Set(await adapter.list(leasesPath(display)));
-  for (const jobId of await adapter.list(RUNNING)) {
+  const running = await adapter.list(RUNNING);
+  const runningSet = new Set(running);
+  // A lease whose job left jobs/running: its worker stopped between moving the
+  // job and writing down why.
+  for (const jobId of leased) {
+    if (!runningSet.has(jobId)) {
+      await settle(adapter, { display, jobId, report });
+    }
+  }
+  for (const jobId of running) {
     const status = await readOrNothing(
       adapter,
-      statusPath(display),
-      jobId,
+      { path: statusPath(display), id: jobId },
       StatusMsg,
     );
-    // A running job without lease or status here belongs to another backend.
-    if (!leased.has(jobId) && status === undefined) continue;
     if (status?.status === "DONE" || status?.status === "ERROR") {
+      // Written by a tool that sets the status before it moves the job.
       const target = status.status === "DONE" ? finishedPath(display) : DELETED;
       if (
         await moveIfExists(adapter, { from: RUNNING, to: target, id: jobId })
@@ -163,9 +172,22 @@ export async function recoverStaleJobs(
       continue;
     }
     const lease = leased.has(jobId)
-      ? await readOrNothing(adapter, leasesPath(display), jobId, Lease)
+      ? await readOrNothing(
+        adapter,
+        { path: leasesPath(display), id: jobId },
+        Lease,
+      )
       : undefined;
     if (lease === undefined) {
+      // Running jobs with no status or owner here belong to another backend.
+      const ours = status !== undefined || leased.has(jobId) ||
+        await readOrNothing(
+            adapter,
+            { path: metaPath(display), id: jobId },
+            JobMeta,
+          ) !==
+          undefined;
+      if (!ours) continue;
       await writeLease(adapter, {
         displayName: display,
         jobId,
@@ -183,6 +205,59 @@ export async function recoverStaleJobs(
       report.alive.push(jobId);
       continue;
     }
+    await recoverOne(adapter, {
+      display,
+      jobId,
+      lease,
+      status,
+      maxAttempts,
+      report,
+    });
+  }
+  return report;
+}
+
+/** What the steps of {@linkcode recoverStaleJobs} work on. */
+interface Recovery {
+  display: string;
+  jobId: string;
+  report: RecoveryReport;
+}
+
+/**
+ * Recovers one job with a stale lease. Moving the lease aside first makes this
+ * process the only one to recover it; a lease that changed meanwhile (the job
+ * was recovered and taken again) is put back untouched.
+ */
+async function recoverOne(
+  adapter: StorageAdapter,
+  job: Recovery & {
+    lease: Lease;
+    status: StatusMsg | undefined;
+    maxAttempts: number;
+  },
+): Promise<void> {
+  const { display, jobId, report } = job;
+  const aside = {
+    from: leasesPath(display),
+    to: recoveringPath(display),
+    id: jobId,
+  };
+  if (!await moveIfExists(adapter, aside)) return;
+  try {
+    const held = await readOrNothing(
+      adapter,
+      { path: recoveringPath(display), id: jobId },
+      Lease,
+    );
+    if (held?.claimed_at !== job.lease.claimed_at) {
+      await moveIfExists(adapter, {
+        from: aside.to,
+        to: aside.from,
+        id: jobId,
+      });
+      return;
+    }
     let meta: JobMeta | undefined;
     let unreadable: string | undefined;
     try {
@@ -197,42 +272,98 @@ export async function recoverStaleJobs(
       unreadable = error.message;
     }
     const attempts = (meta?.attempts ?? 0) + 1;
-    if (unreadable !== undefined || attempts >= maxAttempts) {
-      // The status first: a crash before the move leaves a final status in
-      // jobs/running, which the next recovery completes.
+    if (unreadable !== undefined || attempts >= job.maxAttempts) {
+      // The move decides: a worker that finishes the job at the same time
+      // either moved it first (and its outcome stands) or finds it gone.
+      if (
+        !await moveIfExists(adapter, { from: RUNNING, to: DELETED, id: jobId })
+      ) return;
       await putRecord(adapter, { path: statusPath(display), id: jobId }, {
         job_id: jobId,
         status: "ERROR",
-        detail: status?.detail ?? "Got your json.",
+        detail: job.status?.detail ?? "Got your json.",
         error_message: unreadable === undefined
           ? `Job ${jobId} was taken by ${attempts} workers that stopped without finishing it; it is not run again.`
           : `Job ${jobId} is not run again: its worker stopped, and ${unreadable}.`,
       });
-      if (
-        !await moveIfExists(adapter, { from: RUNNING, to: DELETED, id: jobId })
-      ) {
-        continue;
-      }
       report.failed.push(jobId);
-      await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
     } else {
-      // The move decides which of several recovering processes counts the attempt.
-      if (!await releaseJob(adapter, { displayName: display, jobId })) continue;
+      const requeue = { from: RUNNING, to: queuedPath(display), id: jobId };
+      if (!await moveIfExists(adapter, requeue)) return;
       report.requeued.push(jobId);
     }
     if (unreadable === undefined) {
       await putRecord(adapter, { path: metaPath(display), id: jobId }, {
-        ...(meta ?? {
-          job_id: jobId,
-          username: null,
-          submitted_at: null,
-        }),
+        ...(meta ?? { job_id: jobId, username: null, submitted_at: null }),
         attempts,
       });
     }
     report.attempts[jobId] = attempts;
+  } finally {
+    await deleteIfExists(adapter, { path: recoveringPath(display), id: jobId });
   }
-  return report;
+}
+
+/**
+ * Completes the record of a job whose lease outlived its place in
+ * `jobs/running`: a worker moved it (the decision) and stopped before it wrote
+ * the status, or a release stopped before it dropped the lease.
+ */
+async function settle(adapter: StorageAdapter, job: Recovery): Promise<void> {
+  const { display, jobId, report } = job;
+  const status = await readOrNothing(
+    adapter,
+    { path: statusPath(display), id: jobId },
+    StatusMsg,
+  );
+  const final = status?.status === "DONE" || status?.status === "ERROR";
+  if (!final && await holds(adapter, finishedPath(display), jobId)) {
+    if (await holds(adapter, resultsPath(display), jobId)) {
+      await putRecord(adapter, { path: statusPath(display), id: jobId }, {
+        job_id: jobId,
+        status: "DONE",
+        detail: `${status?.detail ?? "Got your json."}; All done`,
+        error_message: "None",
+      });
+      report.completed.push(jobId);
+    } else if (
+      // The result was lost with the worker: the job runs again.
+      await moveIfExists(adapter, {
+        from: finishedPath(display),
+        to: queuedPath(display),
+        id: jobId,
+      })
+    ) report.requeued.push(jobId);
+  } else if (!final && await holds(adapter, DELETED, jobId)) {
+    await putRecord(adapter, { path: statusPath(display), id: jobId }, {
+      job_id: jobId,
+      status: "ERROR",
+      detail: status?.detail ?? "Got your json.",
+      error_message:
+        `The worker of job ${jobId} stopped while it recorded why the job failed.`,
+    });
+    report.completed.push(jobId);
+  }
+  // A job that is queued again, or gone, needs no lease either.
+  if (!await holds(adapter, RUNNING, jobId)) {
+    await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
+  }
+}
+
+/** Whether a folder holds a record. */
+async function holds(
+  adapter: StorageAdapter,
+  path: string,
+  id: string,
+): Promise<boolean> {
+  try {
+    await adapter.get(path, id);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    if (error instanceof CorruptRecordError) return true;
+    throw error;
+  }
 }
 
 /** Which job to release, for {@linkcode releaseJob}. */
@@ -279,6 +410,8 @@ export async function releaseJob(
 ): Promise<boolean> {
   const displayName = assertDisplayName(options?.displayName);
   const jobId = assertJobId(options.jobId);
+  // jobs/running is shared by all backends: the lease says whose job it is.
+  if (!await holds(adapter, leasesPath(displayName), jobId)) return false;
   const moved = await moveIfExists(adapter, {
     from: RUNNING,
     to: queuedPath(displayName),
@@ -293,12 +426,11 @@ export async function releaseJob(
 /** Reads a record; a missing or unreadable one counts as absent. */
 async function readOrNothing<T>(
   adapter: StorageAdapter,
-  path: string,
-  id: string,
+  key: { path: string; id: string },
   schema: Schema<T>,
 ): Promise<T | undefined> {
   try {
-    return await readRecord(adapter, { path, id }, schema);
+    return await readRecord(adapter, key, schema);
   } catch (error) {
     if (error instanceof CorruptRecordError) return undefined;
     throw error;
@@ -424,8 +556,7 @@ export async function getQueueStats(
   if (queued.length > 0) {
     const meta = await readOrNothing(
       adapter,
-      metaPath(display),
-      queued[0],
+      { path: metaPath(display), id: queued[0] },
       JobMeta,
     );
     const submitted = meta?.submitted_at
@@ -439,13 +570,16 @@ export async function getQueueStats(
   const runningJobs: QueueStats["runningJobs"] = [];
   for (const jobId of await adapter.list(RUNNING)) {
     const lease = leased.has(jobId)
-      ? await readOrNothing(adapter, leasesPath(display), jobId, Lease)
+      ? await readOrNothing(
+        adapter,
+        { path: leasesPath(display), id: jobId },
+        Lease,
+      )
       : undefined;
     if (lease === undefined) {
       const status = await readOrNothing(
         adapter,
-        statusPath(display),
-        jobId,
+        { path: statusPath(display), id: jobId },
         StatusMsg,
       );
       if (status === undefined && !leased.has(jobId)) continue;

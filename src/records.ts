@@ -35,7 +35,7 @@ export function clockOf(options: { now?: Clock } | undefined): Clock {
   }
   return () => {
     const now: unknown = clock();
-    if (typeof now !== "number" || !Number.isFinite(now)) {
+    if (typeof now !== "number" || !(now >= 0 && now <= MAX_TIME_MS)) {
       throw new InvalidRecordError(
         `Invalid clock: it returned ${
           describeValue(now)
@@ -52,22 +52,34 @@ export function clockOf(options: { now?: Clock } | undefined): Clock {
  */
 export function numberOption(
   value: unknown,
-  rule: { what: string; fallback: number; min?: number; integer?: boolean },
+  rule: {
+    what: string;
+    fallback: number;
+    min?: number;
+    max?: number;
+    integer?: boolean;
+  },
 ): number {
   if (value === undefined) return rule.fallback;
   const min = rule.min ?? 0;
+  const max = rule.max ?? MAX_DURATION_MS;
   if (
-    typeof value !== "number" || !Number.isFinite(value) || value < min ||
+    typeof value !== "number" || !(value >= min && value <= max) ||
     (rule.integer && !Number.isInteger(value))
   ) {
     throw new InvalidRecordError(
       `Invalid ${rule.what} ${describeValue(value)}: expected ${
         rule.integer ? "a whole number" : "a number"
-      } ≥ ${min}`,
+      } from ${min} to ${max}`,
     );
   }
   return value;
 }
+
+/** The longest length of time an option may give: about 31 years. */
+const MAX_DURATION_MS = 1e12;
+/** The latest time a clock may tell, so that it plus any duration is a date. */
+const MAX_TIME_MS = 8.64e15 - MAX_DURATION_MS;
 
 const JWS_KEYS = ["header", "payload", "signature"];
 
@@ -160,7 +172,7 @@ export async function putRecord(
   const create = () => adapter.upload(key.path, key.id, content);
   const replace = () => adapter.update(key.path, key.id, content);
   const steps = options.expectNew ? [create, replace] : [replace, create];
-  // Two rounds cover a concurrent create or delete between the two calls.
+  // A few rounds cover concurrent creates and deletes between the calls.
   for (let round = 0;; round++) {
     for (const step of steps) {
       try {

@@ -355,7 +355,9 @@ const displayName = z.string().regex(/^[a-z0-9]{1,64}$/, {
 const isoTime = z.string().regex(
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?$/,
   { error: "expected an ISO 8601 time" },
-);
+).refine((value) => !Number.isNaN(parseStoredTime(value)), {
+  error: "expected a time that exists",
+});
 
 /** Schema of {@linkcode StatusMsg}. */
 export const StatusMsg: Schema<StatusMsg> = z.object({

@@ -1062,7 +1062,6 @@ Deno.test("corrupt and schema-violating files give CorruptRecordError, and nothi
     });
     corrupt.push(
       ["getStatus(unknown status)", () => getStatus(adapter, ref(1))],
-      ["uploadStatus(unknown status)", () => uploadStatus(adapter, ref(1))],
       ["getStatus(truncated)", () => getStatus(adapter, ref(2))],
       ["getStatus(null)", () => getStatus(adapter, ref(3))],
       ["getResult(results of wrong type)", () => getResult(adapter, ref(3))],

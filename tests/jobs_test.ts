@@ -413,7 +413,7 @@ Deno.test("getNextJobInQueue() for a backend without config throws NotFoundError
 
 // ---- Writing back ----
 
-Deno.test("updateInDatabase() with DONE writes the result, then the status, then moves the job", async () => {
+Deno.test("updateInDatabase() with DONE moves the job, then writes the result, the status, and drops the lease", async () => {
   const adapter = new LoggingAdapter();
   await spinStore(adapter);
   const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
@@ -421,10 +421,13 @@ Deno.test("updateInDatabase() with DONE writes the result, then the status, then
   await getNextJobInQueue(adapter, "spins");
   adapter.log.length = 0;
   await updateInDatabase(adapter, ran(jobId));
+  // The move decides the outcome; the result comes before the status, so
+  // that whoever reads DONE finds it; the lease goes last, so that recovery
+  // completes the record if the worker stops in between.
   assert.deepEqual(adapter.log, [
+    `move jobs/running/${jobId} jobs/finished/spins`,
     `write results/spins/${jobId}`,
     `write status/spins/${jobId}`,
-    `move jobs/running/${jobId} jobs/finished/spins`,
     `delete leases/spins/${jobId}`,
   ]);
   assert.deepEqual(

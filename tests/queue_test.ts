@@ -16,11 +16,13 @@ import {
   queuedPath,
   recoverStaleJobs,
   releaseJob,
+  resultsPath,
   RUNNING,
   statusPath,
   type StorageAdapter,
   updateInDatabase,
   uploadConfig,
+  uploadStatus,
 } from "@sqooler/storage";
 import {
   configOf,
@@ -414,4 +416,171 @@ Deno.test("queue functions refuse a broken clock or a bad number with InvalidRec
   }
   // Nothing was taken by the refused calls.
   assert.deepEqual(await adapter.list(queuedPath("spins")), [jobId]);
+});
+
+// ---- Races and crash windows ----
+
+/** An adapter that runs `before` once, just before the first call that matches. */
+function interleave(
+  inner: StorageAdapter,
+  hook: {
+    match: (method: string, args: unknown[]) => boolean;
+    before: () => Promise<unknown>;
+  },
+): StorageAdapter {
+  let fired = false;
+  return new Proxy(inner, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        if (!fired && hook.match(String(property), args)) {
+          fired = true;
+          await hook.before();
+        }
+        return await value.apply(target, args);
+      };
+    },
+  });
+}
+
+Deno.test("recoverStaleJobs() giving up never overwrites the DONE of a slow worker that finished at the same time", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  await take(adapter, 0, 1000);
+  // The worker records its outcome just as recovery is about to fail the job.
+  const racing = interleave(adapter, {
+    match: (method, args) => method === "move" && args[1] === DELETED,
+    before: () => updateInDatabase(adapter, doneOutcome("spins", jobId)),
+  });
+
+  const report = await recoverStaleJobs(racing, {
+    ...SPINS,
+    maxAttempts: 1,
+    now: at(60_000),
+  });
+
+  assert.deepEqual(report.failed, []);
+  const status = await getStatus(adapter, { ...ALICE, jobId });
+  assert.equal(status.status, "DONE");
+  assert.deepEqual(await adapter.list(finishedPath("spins")), [jobId]);
+  assert.deepEqual(await adapter.list(DELETED), []);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+});
+
+Deno.test("recoverStaleJobs() in two processes recovers a job once, though it is taken again in between", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  await take(adapter, 0, 1000);
+  // Process 2 found the stale lease; before it acts, process 1 recovers the
+  // job and a second worker takes it.
+  const second = interleave(adapter, {
+    match: (method) => method === "move",
+    before: async () => {
+      await recoverStaleJobs(adapter, { ...SPINS, now: at(60_000) });
+      assert.equal(await take(adapter, 61_000, 600_000), jobId);
+    },
+  });
+
+  const report = await recoverStaleJobs(second, { ...SPINS, now: at(60_000) });
+
+  assert.deepEqual(report.requeued, []);
+  assert.deepEqual(await adapter.list(RUNNING), [jobId]);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), [jobId]);
+  const lease = await adapter.get(leasesPath("spins"), jobId);
+  assert.equal(lease.claimed_at, new Date(T0 + 61_000).toISOString());
+  const meta = await adapter.get(metaPath("spins"), jobId);
+  assert.equal(meta.attempts, 1);
+});
+
+Deno.test("recoverStaleJobs() completes the record of a worker that stopped after moving its job", async () => {
+  const { adapter, ids: [withResult, withoutResult, failed] } = await spinStore(
+    3,
+  );
+  for (let i = 0; i < 3; i++) await take(adapter, 0, 1000);
+  // Each worker died right after its move, before the status (and the lease).
+  await adapter.move(RUNNING, finishedPath("spins"), withResult);
+  await adapter.upload(
+    resultsPath("spins"),
+    withResult,
+    doneResult("spins", withResult),
+  );
+  await adapter.move(RUNNING, finishedPath("spins"), withoutResult);
+  await adapter.move(RUNNING, DELETED, failed);
+
+  const report = await recoverStaleJobs(adapter, { ...SPINS, now: at(1) });
+
+  assert.deepEqual(report.completed.sort(), [withResult, failed].sort());
+  assert.deepEqual(report.requeued, [withoutResult]);
+  assert.equal(
+    (await getStatus(adapter, { ...ALICE, jobId: withResult })).status,
+    "DONE",
+  );
+  assert.equal(
+    (await getStatus(adapter, { ...ALICE, jobId: failed })).status,
+    "ERROR",
+  );
+  // Its result was lost with the worker, so it runs again.
+  assert.deepEqual(await adapter.list(queuedPath("spins")), [withoutResult]);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+});
+
+Deno.test("getNextJobInQueue() puts the job back when its lease cannot be written", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  const failing = new Proxy(adapter, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== "upload" || typeof value !== "function") {
+        return typeof value === "function" ? value.bind(target) : value;
+      }
+      return (path: string, id: string, content: object) =>
+        path.startsWith("leases/")
+          ? Promise.reject(new Error("disk full"))
+          : value.call(target, path, id, content);
+    },
+  });
+
+  await assert.rejects(
+    getNextJobInQueue(failing, "spins", { now: at(0) }),
+    /disk full/,
+  );
+
+  assert.deepEqual(await adapter.list(queuedPath("spins")), [jobId]);
+  assert.deepEqual(await adapter.list(RUNNING), []);
+});
+
+Deno.test("releaseJob() does not release a running job of another backend", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  await take(adapter, 0);
+  assert.equal(
+    await releaseJob(adapter, { displayName: "other", jobId }),
+    false,
+  );
+  assert.deepEqual(await adapter.list(RUNNING), [jobId]);
+  assert.deepEqual(await adapter.list(queuedPath("other")), []);
+});
+
+Deno.test("updateInDatabase() refuses an outcome for a job that another worker or a recovery decided", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  await take(adapter, 0);
+  await updateInDatabase(adapter, doneOutcome("spins", jobId));
+  // A late ERROR from a second worker does not replace the DONE.
+  await assert.rejects(
+    updateInDatabase(adapter, {
+      ...SPINS,
+      jobId,
+      status: errorStatus(jobId, "late"),
+    }),
+    NotFoundError,
+  );
+  assert.equal((await getStatus(adapter, { ...ALICE, jobId })).status, "DONE");
+  assert.deepEqual(await adapter.list(DELETED), []);
+});
+
+Deno.test("uploadStatus() for an unknown job id writes nothing", async () => {
+  const { adapter } = await spinStore(0);
+  const jobId = "0123456789abcdef01234567";
+  const status = await uploadStatus(adapter, { ...ALICE, jobId });
+  assert.equal(status.status, "INITIALIZING");
+  assert.deepEqual(await adapter.list(statusPath("spins")), []);
+  // So a stranger cannot tell an unknown id from another user's job.
+  assert.equal((await getStatus(adapter, { ...ALICE, jobId })).status, "ERROR");
 });

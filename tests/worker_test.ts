@@ -496,7 +496,10 @@ Deno.test("runWorker() refuses invalid backends before touching the storage", as
       backends: { spins: { config: SPINS, execute: zeros } },
       leaseMs: 0,
     }),
-    { message: "Invalid lease length 0: expected a number ≥ 1" },
+    {
+      message:
+        "Invalid lease length 0: expected a number from 1 to 1000000000000",
+    },
   );
   assert.deepEqual(await adapter.list("backends/configs"), []);
 });

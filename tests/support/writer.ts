@@ -8,9 +8,9 @@ import {
   getNextJobInQueue,
   LocalAdapter,
   metaPath,
+  resultsPath,
   statusPath,
   timestampQueue,
-  updateInDatabase,
   uploadConfig,
 } from "../../mod.ts";
 import { putRecord } from "../../src/records.ts";
@@ -42,12 +42,17 @@ for (let i = 0; i < iterations; i++) {
       { length: 1 + (i % 5) },
       () => experimentOf(shots, "1 0"),
     );
-    await updateInDatabase(adapter, {
-      jobId,
-      displayName,
-      status: doneStatus(jobId, `Done ${"y".repeat(i % 300)}`),
-      result: doneResult(displayName, jobId, experiments),
-    });
+    // As a worker records a job's outcome: the result, then the status.
+    await putRecord(
+      adapter,
+      { path: resultsPath(displayName), id: jobId },
+      doneResult(displayName, jobId, experiments),
+    );
+    await putRecord(
+      adapter,
+      { path: statusPath(displayName), id: jobId },
+      doneStatus(jobId, `Done ${"y".repeat(i % 300)}`),
+    );
   } else {
     await putRecord(
       adapter,
