@@ -155,6 +155,18 @@ export const records = {
     if (id.length > 0) assertRecordId(id[0]);
   },
 
+  /** Checks an option that must be true or false. */
+  flag(value: unknown, name: string): boolean {
+    if (typeof value !== "boolean") {
+      throw new InvalidRecordError(
+        `Invalid option ${name} ${
+          describeValue(value)
+        }: expected true or false`,
+      );
+    }
+    return value;
+  },
+
   /** Turns content into JSON text, refusing what is not a JSON object. */
   serialize(content: unknown, record: string): string {
     if (

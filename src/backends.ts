@@ -444,7 +444,8 @@ export async function timestampQueue(
     lastStamps.set(adapter, stamps);
   }
   const last = stamps.get(id);
-  if (last !== undefined && now - last < minIntervalMs) {
+  // Either way: a clock set back an hour must not stop the stamps for an hour.
+  if (last !== undefined && Math.abs(now - last) < minIntervalMs) {
     return false;
   }
   let stored: JsonObject;

@@ -17,6 +17,7 @@ import {
   AlreadyExistsError,
   CorruptRecordError,
   InvalidNameError,
+  InvalidRecordError,
   NotFoundError,
 } from "./errors.ts";
 import { describeValue, normalizeProviderName } from "./names.ts";
@@ -150,9 +151,17 @@ export class LocalAdapter implements StorageAdapter {
       ? this.basePath
       : `${this.basePath}/`;
     this.name = normalizeProviderName(options.name ?? "default");
-    this.active = options.active ?? true;
-    this.fsync = options.fsync ?? false;
-    this.#rescanIntervalMs = options.rescanIntervalMs ?? 1000;
+    this.active = records.flag(options.active ?? true, "active");
+    this.fsync = records.flag(options.fsync ?? false, "fsync");
+    const rescan = options.rescanIntervalMs ?? 1000;
+    if (typeof rescan !== "number" || !(rescan >= 0)) {
+      throw new InvalidRecordError(
+        `Invalid rescanIntervalMs ${
+          describeValue(rescan)
+        }: expected milliseconds ≥ 0`,
+      );
+    }
+    this.#rescanIntervalMs = rescan;
   }
 
   /**

@@ -72,7 +72,7 @@ export class MemoryAdapter implements StorageAdapter {
    */
   constructor(options: MemoryAdapterOptions = {}) {
     this.name = normalizeProviderName(options?.name ?? "default");
-    this.active = options?.active ?? true;
+    this.active = records.flag(options?.active ?? true, "active");
   }
 
   /**

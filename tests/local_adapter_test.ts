@@ -4,6 +4,7 @@ import {
   CorruptRecordError,
   InactiveStorageError,
   InvalidNameError,
+  InvalidRecordError,
   LocalAdapter,
   type LocalAdapterOptions,
   newJobId,
@@ -488,3 +489,20 @@ Deno.test("moveOldest() in two processes at once takes every record exactly once
 
 Deno.test("move() of the same records in two processes at once moves each exactly once", () =>
   twoProcesses("move", 1000));
+
+Deno.test("LocalAdapter refuses options of the wrong type with InvalidRecordError", () => {
+  for (
+    const options of [
+      { basePath: "/tmp/x", active: "no" },
+      { basePath: "/tmp/x", fsync: 1 },
+      { basePath: "/tmp/x", rescanIntervalMs: "soon" },
+      { basePath: "/tmp/x", rescanIntervalMs: -1 },
+    ]
+  ) {
+    assert.throws(
+      () => new LocalAdapter(options as unknown as { basePath: string }),
+      InvalidRecordError,
+      JSON.stringify(options),
+    );
+  }
+});
