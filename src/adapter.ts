@@ -56,6 +56,7 @@ export interface StorageAdapter {
    * @param storagePath The folder, e.g. `jobs/queued/fermions`.
    * @param id The record's id.
    * @param content A JSON object.
+   * @returns A promise that resolves once the record is stored.
    * @throws {AlreadyExistsError} When the record exists.
    * @throws {InvalidRecordError} When the content is not a JSON object.
    */
@@ -78,6 +79,7 @@ export interface StorageAdapter {
    * @param storagePath The folder.
    * @param id The record's id.
    * @param content A JSON object.
+   * @returns A promise that resolves once the new content is stored.
    * @throws {NotFoundError} When the record does not exist.
    * @throws {InvalidRecordError} When the content is not a JSON object.
    */
@@ -91,6 +93,7 @@ export interface StorageAdapter {
    * @param fromPath The folder it is in.
    * @param toPath The folder it goes to.
    * @param id The record's id.
+   * @returns A promise that resolves once the record is in `toPath`.
    * @throws {NotFoundError} When the record is not in `fromPath`.
    */
   move(fromPath: string, toPath: string, id: string): Promise<void>;
@@ -112,6 +115,7 @@ export interface StorageAdapter {
    *
    * @param storagePath The folder.
    * @param id The record's id.
+   * @returns A promise that resolves once the record is gone.
    * @throws {NotFoundError} When the record does not exist.
    */
   delete(storagePath: string, id: string): Promise<void>;

@@ -27,7 +27,26 @@ import {
   parseStoredTime,
 } from "./schemas.ts";
 
-/** How long a queue may go unpolled before its backend counts as down, as in sqooler. */
+/**
+ * How long, in milliseconds, a queue may go unpolled before its backend counts
+ * as down, as in sqooler: five minutes.
+ *
+ * @example A backend is up until five minutes after its last poll
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   backendDictToQiskitStatus, BackendConfigIn, DEFAULT_LIVENESS_TIMEOUT_MS,
+ * } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const polledAt = "2026-11-28T10:00:00Z";
+ * const config = BackendConfigIn.parse(testBackendConfig("spins", { last_queue_check: polledAt }));
+ * const upAfter = (ms: number) =>
+ *   backendDictToQiskitStatus("lab", config, { now: () => Date.parse(polledAt) + ms }).operational;
+ * assert(upAfter(DEFAULT_LIVENESS_TIMEOUT_MS));
+ * assert(!upAfter(DEFAULT_LIVENESS_TIMEOUT_MS + 1));
+ * ```
+ */
 export const DEFAULT_LIVENESS_TIMEOUT_MS = 300_000;
 
 /**
@@ -83,7 +102,7 @@ export async function uploadConfig(
  * @throws {NotFoundError} When the backend has no config.
  * @throws {CorruptRecordError} When the stored config is not valid.
  *
- * @example
+ * @example Ask for a backend that has no config
  * ```ts
  * import assert from "node:assert/strict";
  * import { getConfig, MemoryAdapter, NotFoundError } from "@sqooler/storage";
@@ -114,12 +133,17 @@ export async function getConfig(
  * @param adapter The storage.
  * @returns The display names, oldest config first.
  *
- * @example
+ * @example List the backends, oldest config first
  * ```ts
  * import assert from "node:assert/strict";
- * import { getBackends, MemoryAdapter } from "@sqooler/storage";
+ * import { getBackends, MemoryAdapter, uploadConfig } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
  *
- * assert((await getBackends(new MemoryAdapter())).length === 0);
+ * const adapter = new MemoryAdapter();
+ * assert.deepEqual(await getBackends(adapter), []);
+ * await uploadConfig(adapter, testBackendConfig("spins"));
+ * await uploadConfig(adapter, testBackendConfig("bosons"));
+ * assert.deepEqual(await getBackends(adapter), ["spins", "bosons"]);
  * ```
  */
 export async function getBackends(adapter: StorageAdapter): Promise<string[]> {
@@ -136,7 +160,7 @@ export async function getBackends(adapter: StorageAdapter): Promise<string[]> {
  * @returns The long name.
  * @throws {InvalidNameError} When a name is not acceptable.
  *
- * @example
+ * @example Name a simulator backend
  * ```ts
  * import assert from "node:assert/strict";
  * import { longBackendName } from "@sqooler/storage";
@@ -207,7 +231,7 @@ export async function recentBackendName(
  * @returns The config in qiskit's form.
  * @throws {InvalidRecordError} When the config does not match its schema.
  *
- * @example
+ * @example Turn a hardware config into qiskit's form
  * ```ts
  * import assert from "node:assert/strict";
  * import { backendDictToQiskit, type BackendConfigIn } from "@sqooler/storage";
@@ -332,7 +356,19 @@ export function backendDictToQiskitStatus(
  * @returns The config in qiskit's form.
  * @throws {NotFoundError} When the backend has no config.
  *
- * @example
+ * @example Read a backend as the API sends it to users
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getBackendDict, MemoryAdapter, uploadConfig } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const adapter = new MemoryAdapter({ name: "lab" });
+ * await uploadConfig(adapter, testBackendConfig("spins", { num_wires: 5 }));
+ * const backend = await getBackendDict(adapter, "spins");
+ * assert(backend.backend_name === "lab_spins_simulator" && backend.n_qubits === 5);
+ * ```
+ *
+ * @example Ask for a backend that has no config
  * ```ts
  * import assert from "node:assert/strict";
  * import { getBackendDict, MemoryAdapter, NotFoundError } from "@sqooler/storage";
@@ -361,7 +397,21 @@ export async function getBackendDict(
  * @returns The status.
  * @throws {NotFoundError} When the backend has no config.
  *
- * @example
+ * @example A backend whose worker polled a minute ago is operational
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getBackendStatus, MemoryAdapter, timestampQueue, uploadConfig } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const adapter = new MemoryAdapter();
+ * await uploadConfig(adapter, testBackendConfig("spins"));
+ * const polledAt = Date.parse("2026-11-28T10:00:00Z");
+ * await timestampQueue(adapter, "spins", { now: () => polledAt });
+ * const status = await getBackendStatus(adapter, "spins", { now: () => polledAt + 60_000 });
+ * assert(status.operational);
+ * ```
+ *
+ * @example Ask for a backend that has no config
  * ```ts
  * import assert from "node:assert/strict";
  * import { getBackendStatus, MemoryAdapter, NotFoundError } from "@sqooler/storage";
@@ -411,7 +461,7 @@ const lastStamps = new WeakMap<StorageAdapter, Map<string, number>>();
  * @returns Whether the config was stamped.
  * @throws {NotFoundError} When the backend has no config.
  *
- * @example
+ * @example Stamp a backend's queue check with a given clock
  * ```ts
  * import assert from "node:assert/strict";
  * import { getConfig, MemoryAdapter, timestampQueue, uploadConfig } from "@sqooler/storage";

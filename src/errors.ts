@@ -35,7 +35,7 @@ export class SqoolerError extends Error {
 /**
  * A record that was asked for does not exist.
  *
- * @example
+ * @example Read a status that was never written
  * ```ts
  * import assert from "node:assert/strict";
  * import { MemoryAdapter, NotFoundError } from "@sqooler/storage";
@@ -50,7 +50,7 @@ export class NotFoundError extends SqoolerError {}
 /**
  * A record could not be created because one with the same id exists.
  *
- * @example
+ * @example Upload the same record twice
  * ```ts
  * import assert from "node:assert/strict";
  * import { AlreadyExistsError, MemoryAdapter } from "@sqooler/storage";
@@ -66,7 +66,7 @@ export class AlreadyExistsError extends SqoolerError {}
 /**
  * The storage was switched off (`active: false`), so it refuses every operation.
  *
- * @example
+ * @example List a folder of a storage that is switched off
  * ```ts
  * import assert from "node:assert/strict";
  * import { InactiveStorageError, MemoryAdapter } from "@sqooler/storage";
@@ -82,7 +82,7 @@ export class InactiveStorageError extends SqoolerError {}
  * A display name, job id, provider name, user name or storage path is not
  * acceptable. Nothing was read or written.
  *
- * @example
+ * @example Refuse a path that would leave the storage
  * ```ts
  * import assert from "node:assert/strict";
  * import { InvalidNameError, MemoryAdapter } from "@sqooler/storage";
@@ -98,7 +98,7 @@ export class InvalidNameError extends SqoolerError {}
  * A record handed to this library (a config, a status, a result, a job) does
  * not match its schema. Nothing was written.
  *
- * @example
+ * @example Refuse a config that lacks its fields
  * ```ts
  * import assert from "node:assert/strict";
  * import { InvalidRecordError, MemoryAdapter, uploadConfig } from "@sqooler/storage";
@@ -114,13 +114,23 @@ export class InvalidRecordError extends SqoolerError {}
  * A stored record is not valid JSON or does not match its schema. The message
  * names the record, e.g. `Cannot read status/fermions/abc.json: not valid JSON`.
  *
- * @example
+ * @example Read a file that another tool left half written
  * ```ts
  * import assert from "node:assert/strict";
- * import { CorruptRecordError } from "@sqooler/storage";
+ * import { CorruptRecordError, LocalAdapter } from "@sqooler/storage";
  *
- * const error = new CorruptRecordError("status/fermions/abc.json", "not valid JSON");
- * assert(error.record === "status/fermions/abc.json");
+ * const basePath = await Deno.makeTempDir();
+ * try {
+ *   await Deno.mkdir(`${basePath}/status/fermions`, { recursive: true });
+ *   await Deno.writeTextFile(`${basePath}/status/fermions/abc.json`, '{"job_id": "ab');
+ *   const adapter = new LocalAdapter({ basePath });
+ *   const error = await adapter.get("status/fermions", "abc").catch((e) => e);
+ *   assert(error instanceof CorruptRecordError);
+ *   assert(error.record === "status/fermions/abc.json");
+ *   assert(error.message === "Cannot read status/fermions/abc.json: not valid JSON");
+ * } finally {
+ *   await Deno.remove(basePath, { recursive: true });
+ * }
  * ```
  */
 export class CorruptRecordError extends SqoolerError {

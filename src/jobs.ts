@@ -87,7 +87,27 @@ export interface UploadJobOptions {
   now?: Clock;
 }
 
-/** How long a worker holds a job before it may be recovered, unless extended. */
+/**
+ * How long, in milliseconds, a worker holds a job before it may be recovered,
+ * unless it extends its lease: ten minutes.
+ *
+ * @example A job taken without `leaseMs` is leased for ten minutes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   DEFAULT_LEASE_MS, getNextJobInQueue, Lease, leasesPath, MemoryAdapter, uploadConfig, uploadJob,
+ * } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const adapter = new MemoryAdapter();
+ * await uploadConfig(adapter, testBackendConfig("spins"));
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
+ * const next = await getNextJobInQueue(adapter, "spins");
+ * const lease = Lease.parse(await adapter.get(leasesPath("spins"), next.job_id));
+ * assert(Date.parse(lease.expires_at) - Date.parse(lease.claimed_at) === DEFAULT_LEASE_MS);
+ * ```
+ */
 export const DEFAULT_LEASE_MS = 600_000;
 
 const OWNER_CACHE_SIZE = 10_000;
@@ -239,7 +259,22 @@ export async function uploadJob(
  * @returns The job's status.
  * @throws {InvalidNameError} When a name or the id is not acceptable.
  *
- * @example
+ * @example A worker's DONE is never replaced
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { uploadStatus } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const { adapter, jobIds } = await createTestAdapter({
+ *   backends: [testBackendConfig("spins")],
+ *   jobs: [{ displayName: "spins", username: "alice", job, state: "done" }],
+ * });
+ * const status = await uploadStatus(adapter, { displayName: "spins", username: "alice", jobId: jobIds[0] });
+ * assert(status.status === "DONE");
+ * ```
+ *
+ * @example Answer for a job that was never submitted, writing nothing
  * ```ts
  * import assert from "node:assert/strict";
  * import { MemoryAdapter, uploadStatus } from "@sqooler/storage";
@@ -292,7 +327,7 @@ export async function uploadStatus(
  * @throws {InvalidNameError} When a name or the id is not acceptable.
  * @throws {CorruptRecordError} When the stored status is not valid.
  *
- * @example
+ * @example Ask for the status of a job that does not exist
  * ```ts
  * import assert from "node:assert/strict";
  * import { getStatus, MemoryAdapter } from "@sqooler/storage";
@@ -339,7 +374,7 @@ export async function getStatus(
  * @throws {InvalidNameError} When a name or the id is not acceptable.
  * @throws {CorruptRecordError} When the stored result or config is not valid.
  *
- * @example
+ * @example Ask for the result of a job that does not exist
  * ```ts
  * import assert from "node:assert/strict";
  * import { getResult, MemoryAdapter } from "@sqooler/storage";
@@ -398,7 +433,7 @@ export interface JobLocation {
  * @throws {NotFoundError} When there is no such job file.
  * @throws {CorruptRecordError} When the file is not a JSON object.
  *
- * @example
+ * @example Read the job that a worker took
  * ```ts
  * import assert from "node:assert/strict";
  * import { getJobContent, getNextJobInQueue, MemoryAdapter, uploadConfig, uploadJob } from "@sqooler/storage";
@@ -464,7 +499,7 @@ export interface NextJobOptions {
  * @returns `{ job_id, job_json_path: "jobs/running" }`, or `"None"` twice when the queue is empty.
  * @throws {NotFoundError} When the backend has no config (checked when stamping).
  *
- * @example
+ * @example Poll an empty queue
  * ```ts
  * import assert from "node:assert/strict";
  * import { getNextJobInQueue, MemoryAdapter, uploadConfig } from "@sqooler/storage";
@@ -680,12 +715,22 @@ export async function updateInDatabase(
  * @returns The ids; `[]` when the folder does not exist.
  * @throws {InvalidNameError} When the path is not acceptable.
  *
- * @example
+ * @example List a backend's queue, oldest first
  * ```ts
  * import assert from "node:assert/strict";
- * import { getFileQueue, MemoryAdapter } from "@sqooler/storage";
+ * import { getFileQueue, queuedPath } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * assert((await getFileQueue(new MemoryAdapter(), "jobs/queued/spins")).length === 0);
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const { adapter, jobIds } = await createTestAdapter({
+ *   backends: [testBackendConfig("spins")],
+ *   jobs: [
+ *     { displayName: "spins", username: "alice", job },
+ *     { displayName: "spins", username: "bob", job },
+ *   ],
+ * });
+ * assert.deepEqual(await getFileQueue(adapter, queuedPath("spins")), jobIds);
+ * assert.deepEqual(await getFileQueue(adapter, "jobs/queued/nothere"), []);
  * ```
  */
 export function getFileQueue(

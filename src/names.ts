@@ -84,12 +84,13 @@ export function assertDisplayName(value: unknown): string {
  * @returns The id, typed as a string.
  * @throws {InvalidNameError} When the id is not acceptable.
  *
- * @example
+ * @example Accept a sqooler job id, refuse a path
  * ```ts
  * import assert from "node:assert/strict";
- * import { assertJobId } from "@sqooler/storage";
+ * import { assertJobId, InvalidNameError } from "@sqooler/storage";
  *
  * assert(assertJobId("a04ebc8cdf96468fad72ca94") === "a04ebc8cdf96468fad72ca94");
+ * assert.throws(() => assertJobId("../a04ebc8c"), InvalidNameError);
  * ```
  */
 export function assertJobId(value: unknown): string {
@@ -108,12 +109,13 @@ export function assertJobId(value: unknown): string {
  * @returns The id, typed as a string.
  * @throws {InvalidNameError} When the id is not acceptable.
  *
- * @example
+ * @example Accept an id, refuse a file name
  * ```ts
  * import assert from "node:assert/strict";
- * import { assertRecordId } from "@sqooler/storage";
+ * import { assertRecordId, InvalidNameError } from "@sqooler/storage";
  *
  * assert(assertRecordId("fermions") === "fermions");
+ * assert.throws(() => assertRecordId("fermions.json"), InvalidNameError);
  * ```
  */
 export function assertRecordId(value: unknown): string {
@@ -133,7 +135,7 @@ export function assertRecordId(value: unknown): string {
  * @returns The path, typed as a string.
  * @throws {InvalidNameError} When the path is not acceptable.
  *
- * @example
+ * @example Accept a folder, refuse paths that could leave the storage
  * ```ts
  * import assert from "node:assert/strict";
  * import { assertStoragePath, InvalidNameError } from "@sqooler/storage";
@@ -166,12 +168,13 @@ export function assertStoragePath(value: unknown): string {
  * @returns The lowercased name, e.g. `"whatever"`.
  * @throws {InvalidNameError} When the name is not acceptable.
  *
- * @example
+ * @example Lowercase a provider name, refuse an underscore
  * ```ts
  * import assert from "node:assert/strict";
- * import { normalizeProviderName } from "@sqooler/storage";
+ * import { InvalidNameError, normalizeProviderName } from "@sqooler/storage";
  *
  * assert(normalizeProviderName("Whatever") === "whatever");
+ * assert.throws(() => normalizeProviderName("my_lab"), InvalidNameError);
  * ```
  */
 export function normalizeProviderName(value: unknown): string {
@@ -190,12 +193,13 @@ export function normalizeProviderName(value: unknown): string {
  * @returns The name, typed as a string.
  * @throws {InvalidNameError} When the name is not acceptable.
  *
- * @example
+ * @example Accept a user name, refuse one with a line break
  * ```ts
  * import assert from "node:assert/strict";
- * import { assertUsername } from "@sqooler/storage";
+ * import { assertUsername, InvalidNameError } from "@sqooler/storage";
  *
- * assert(assertUsername("alice") === "alice");
+ * assert(assertUsername("Alice Smith") === "Alice Smith");
+ * assert.throws(() => assertUsername("alice\nFAKE LOG LINE"), InvalidNameError);
  * ```
  */
 export function assertUsername(value: unknown): string {

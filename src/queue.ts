@@ -155,11 +155,12 @@ export async function recoverStaleJobs(
     }
   }
   for (const jobId of running) {
-    const status = await readOrNothing(
-      adapter,
-      { path: statusPath(display), id: jobId },
-      StatusMsg,
-    );
+    const { status, lease, ours } = await runningJob(adapter, {
+      display,
+      jobId,
+      leased,
+    });
+    if (!ours) continue;
     if (status?.status === "DONE" || status?.status === "ERROR") {
       // Written by a tool that sets the status before it moves the job.
       const target = status.status === "DONE" ? finishedPath(display) : DELETED;
@@ -171,23 +172,7 @@ export async function recoverStaleJobs(
       await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
       continue;
     }
-    const lease = leased.has(jobId)
-      ? await readOrNothing(
-        adapter,
-        { path: leasesPath(display), id: jobId },
-        Lease,
-      )
-      : undefined;
     if (lease === undefined) {
-      // Running jobs with no status or owner here belong to another backend.
-      const ours = status !== undefined || leased.has(jobId) ||
-        await readOrNothing(
-            adapter,
-            { path: metaPath(display), id: jobId },
-            JobMeta,
-          ) !==
-          undefined;
-      if (!ours) continue;
       await writeLease(adapter, {
         displayName: display,
         jobId,
@@ -350,6 +335,29 @@ async function settle(adapter: StorageAdapter, job: Recovery): Promise<void> {
   }
 }
 
+/**
+ * What this backend knows of a job in `jobs/running`, which all backends
+ * share: its status, its lease, and whether it is this backend's at all (it
+ * has a lease, a status or an owner record here).
+ */
+async function runningJob(
+  adapter: StorageAdapter,
+  job: { display: string; jobId: string; leased: ReadonlySet<string> },
+): Promise<{ status?: StatusMsg; lease?: Lease; ours: boolean }> {
+  const key = (path: string) => ({ path, id: job.jobId });
+  const status = await readOrNothing(
+    adapter,
+    key(statusPath(job.display)),
+    StatusMsg,
+  );
+  const lease = job.leased.has(job.jobId)
+    ? await readOrNothing(adapter, key(leasesPath(job.display)), Lease)
+    : undefined;
+  const ours = job.leased.has(job.jobId) || status !== undefined ||
+    await holds(adapter, metaPath(job.display), job.jobId);
+  return { status, lease, ours };
+}
+
 /** Whether a folder holds a record. */
 async function holds(
   adapter: StorageAdapter,
@@ -466,7 +474,27 @@ export interface ExtendLeaseOptions {
  * @returns The new lease.
  * @throws {NotFoundError} When the job has no lease: it was recovered and may run elsewhere.
  *
- * @example
+ * @example Keep a long job's lease for another minute
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { extendLease } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const { adapter, jobIds } = await createTestAdapter({
+ *   backends: [testBackendConfig("spins")],
+ *   jobs: [{ displayName: "spins", username: "alice", job, state: "running" }],
+ * });
+ * const lease = await extendLease(adapter, {
+ *   displayName: "spins",
+ *   jobId: jobIds[0],
+ *   leaseMs: 60_000,
+ *   now: () => Date.parse("2026-11-28T10:00:00Z"),
+ * });
+ * assert(lease.expires_at === "2026-11-28T10:01:00.000Z");
+ * ```
+ *
+ * @example A job without a lease cannot be extended
  * ```ts
  * import assert from "node:assert/strict";
  * import { extendLease, MemoryAdapter, NotFoundError } from "@sqooler/storage";
@@ -532,7 +560,7 @@ export interface QueueStats {
  * @returns The counts.
  * @throws {InvalidNameError} When the display name is not acceptable.
  *
- * @example
+ * @example Count a backend's queued and running jobs
  * ```ts
  * import assert from "node:assert/strict";
  * import { getQueueStats, MemoryAdapter, uploadJob } from "@sqooler/storage";
@@ -569,21 +597,12 @@ export async function getQueueStats(
   const leased = new Set(await adapter.list(leasesPath(display)));
   const runningJobs: QueueStats["runningJobs"] = [];
   for (const jobId of await adapter.list(RUNNING)) {
-    const lease = leased.has(jobId)
-      ? await readOrNothing(
-        adapter,
-        { path: leasesPath(display), id: jobId },
-        Lease,
-      )
-      : undefined;
-    if (lease === undefined) {
-      const status = await readOrNothing(
-        adapter,
-        { path: statusPath(display), id: jobId },
-        StatusMsg,
-      );
-      if (status === undefined && !leased.has(jobId)) continue;
-    }
+    const { lease, ours } = await runningJob(adapter, {
+      display,
+      jobId,
+      leased,
+    });
+    if (!ours) continue;
     runningJobs.push({
       jobId,
       leaseAgeMs: lease === undefined

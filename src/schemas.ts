@@ -359,7 +359,19 @@ const isoTime = z.string().regex(
   error: "expected a time that exists",
 });
 
-/** Schema of {@linkcode StatusMsg}. */
+/**
+ * Schema of {@linkcode StatusMsg}.
+ *
+ * @example Refuse a status that sqooler does not know
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StatusMsg } from "@sqooler/storage";
+ *
+ * const status = { job_id: "abc", status: "QUEUED", detail: "Waiting", error_message: "None" };
+ * assert(StatusMsg.parse(status).status === "QUEUED");
+ * assert(!StatusMsg.safeParse({ ...status, status: "LOST" }).success);
+ * ```
+ */
 export const StatusMsg: Schema<StatusMsg> = z.object({
   job_id: z.string(),
   status,
@@ -373,7 +385,18 @@ const gate = z.object({
   params: z.array(z.number()),
 }).loose();
 
-/** Schema of {@linkcode Gate}. */
+/**
+ * Schema of {@linkcode Gate}.
+ *
+ * @example Refuse a gate on a wire that is not a whole number
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Gate } from "@sqooler/storage";
+ *
+ * assert.deepEqual(Gate.parse({ name: "rlx", wires: [0], params: [0.5] }).wires, [0]);
+ * assert(!Gate.safeParse({ name: "rlx", wires: [0.5], params: [] }).success);
+ * ```
+ */
 export const Gate: Schema<Gate> = gate;
 
 const instruction = z.tuple([z.string(), z.array(int), z.array(z.number())]);
@@ -386,10 +409,34 @@ const experiment = z.object({
   seed: z.int().nullable().optional(),
 }).loose();
 
-/** Schema of {@linkcode Experiment}. */
+/**
+ * Schema of {@linkcode Experiment}.
+ *
+ * @example Refuse a negative number of shots
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Experiment } from "@sqooler/storage";
+ *
+ * const experiment = { instructions: [["rx", [0], [1.5]]], num_wires: 1, shots: 10, wire_order: "linear" };
+ * assert(Experiment.parse(experiment).instructions[0][0] === "rx");
+ * assert(!Experiment.safeParse({ ...experiment, shots: -1 }).success);
+ * ```
+ */
 export const Experiment: Schema<Experiment> = experiment;
 
-/** Schema of {@linkcode Job}: keys `experiment_<n>`. */
+/**
+ * Schema of {@linkcode Job}: keys `experiment_<n>`.
+ *
+ * @example Refuse a key that is not `experiment_<n>`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Job } from "@sqooler/storage";
+ *
+ * const experiment = { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" };
+ * assert(Job.safeParse({ experiment_0: experiment, experiment_1: experiment }).success);
+ * assert(!Job.safeParse({ first: experiment }).success);
+ * ```
+ */
 export const Job: Schema<Job> = z.record(
   z.string().regex(/^experiment_\d+$/, {
     error: "expected keys experiment_0, experiment_1, …",
@@ -402,7 +449,19 @@ const measurementData = z.object({
   instructions: z.array(gate).nullable().optional(),
 }).loose();
 
-/** Schema of {@linkcode MeasurementData}. */
+/**
+ * Schema of {@linkcode MeasurementData}.
+ *
+ * @example Read one bit string per shot
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MeasurementData } from "@sqooler/storage";
+ *
+ * const data = MeasurementData.parse({ memory: ["1 0", "0 1"] });
+ * assert.deepEqual(data.memory, ["1 0", "0 1"]);
+ * assert(!MeasurementData.safeParse({ memory: [[1, 0]] }).success);
+ * ```
+ */
 export const MeasurementData: Schema<MeasurementData> = measurementData;
 
 const experimentData = z.object({
@@ -412,10 +471,35 @@ const experimentData = z.object({
   data: measurementData,
 }).loose();
 
-/** Schema of {@linkcode ExperimentData}. */
+/**
+ * Schema of {@linkcode ExperimentData}.
+ *
+ * @example Read the result of one experiment
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ExperimentData } from "@sqooler/storage";
+ *
+ * const data = ExperimentData.parse({
+ *   header: { name: "experiment_0" }, shots: 2, success: true, data: { memory: ["0", "1"] },
+ * });
+ * assert(data.header.name === "experiment_0" && data.data.memory[1] === "1");
+ * ```
+ */
 export const ExperimentData: Schema<ExperimentData> = experimentData;
 
-/** Schema of {@linkcode Result}. */
+/**
+ * Schema of {@linkcode Result}; fills in the defaults.
+ *
+ * @example Fill in what a sparse result leaves out
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Result } from "@sqooler/storage";
+ *
+ * const result = Result.parse({ display_name: "spins", backend_version: "0.1.0", job_id: "abc", status: "DONE" });
+ * assert(result.backend_name === null && result.success === true);
+ * assert.deepEqual(result.results, []);
+ * ```
+ */
 export const Result: Schema<Result> = z.object({
   backend_name: z.string().nullable().default(null),
   display_name: z.string(),
@@ -430,10 +514,35 @@ export const Result: Schema<Result> = z.object({
 
 const gateConfig = z.object({ name: z.string() }).loose();
 
-/** Schema of {@linkcode GateConfig}. */
+/**
+ * Schema of {@linkcode GateConfig}.
+ *
+ * @example Keep the fields of a gate, refuse one without a name
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GateConfig } from "@sqooler/storage";
+ *
+ * const gate = GateConfig.parse({ name: "rlx", parameters: ["omega"], description: "A rotation" });
+ * assert.deepEqual(gate.parameters, ["omega"]);
+ * assert(!GateConfig.safeParse({ parameters: ["omega"] }).success);
+ * ```
+ */
 export const GateConfig: Schema<GateConfig> = gateConfig;
 
-/** Schema of {@linkcode BackendConfigIn}; fills in the defaults. */
+/**
+ * Schema of {@linkcode BackendConfigIn}; fills in the defaults.
+ *
+ * @example Fill in a config's defaults, refuse a bad display name
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BackendConfigIn } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const config = BackendConfigIn.parse(testBackendConfig("spins"));
+ * assert(config.operational === true && config.last_queue_check === null);
+ * assert(!BackendConfigIn.safeParse({ ...config, display_name: "Spins_1" }).success);
+ * ```
+ */
 export const BackendConfigIn: Schema<BackendConfigIn> = z.object({
   description: z.string(),
   version: z.string(),
@@ -453,7 +562,21 @@ export const BackendConfigIn: Schema<BackendConfigIn> = z.object({
   last_queue_check: isoTime.nullable().default(null),
 }).loose();
 
-/** Schema of {@linkcode BackendConfigOut}. */
+/**
+ * Schema of {@linkcode BackendConfigOut}.
+ *
+ * @example Check what the API sends for a backend
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { backendDictToQiskit, BackendConfigIn, BackendConfigOut } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const config = BackendConfigIn.parse(testBackendConfig("spins"));
+ * const out = BackendConfigOut.parse(backendDictToQiskit("lab", config));
+ * assert(out.backend_name === "lab_spins_simulator");
+ * assert(!BackendConfigOut.safeParse({ ...out, n_qubits: -1 }).success);
+ * ```
+ */
 export const BackendConfigOut: Schema<BackendConfigOut> = z.object({
   description: z.string(),
   display_name: displayName,
@@ -478,7 +601,22 @@ export const BackendConfigOut: Schema<BackendConfigOut> = z.object({
   url: z.string().nullable(),
 });
 
-/** Schema of {@linkcode BackendStatusOut}. */
+/**
+ * Schema of {@linkcode BackendStatusOut}.
+ *
+ * @example Refuse a negative number of pending jobs
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BackendStatusOut } from "@sqooler/storage";
+ *
+ * const status = {
+ *   backend_name: "lab_spins_simulator", backend_version: "0.1.0", operational: true,
+ *   pending_jobs: 0, status_msg: "",
+ * };
+ * assert(BackendStatusOut.parse(status).operational);
+ * assert(!BackendStatusOut.safeParse({ ...status, pending_jobs: -1 }).success);
+ * ```
+ */
 export const BackendStatusOut: Schema<BackendStatusOut> = z.object({
   backend_name: z.string(),
   backend_version: z.string(),
@@ -487,13 +625,37 @@ export const BackendStatusOut: Schema<BackendStatusOut> = z.object({
   status_msg: z.string(),
 });
 
-/** Schema of {@linkcode NextJob}. */
+/**
+ * Schema of {@linkcode NextJob}.
+ *
+ * @example Read the answer for an empty queue
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NextJob } from "@sqooler/storage";
+ *
+ * const next = NextJob.parse({ job_id: "None", job_json_path: "None" });
+ * assert(next.job_id === "None");
+ * assert(!NextJob.safeParse({ job_id: "abc" }).success);
+ * ```
+ */
 export const NextJob: Schema<NextJob> = z.object({
   job_id: z.string(),
   job_json_path: z.string(),
 });
 
-/** Schema of {@linkcode JobMeta}. */
+/**
+ * Schema of {@linkcode JobMeta}; fills in the defaults.
+ *
+ * @example Read a meta record that names no owner
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { JobMeta } from "@sqooler/storage";
+ *
+ * const meta = JobMeta.parse({ job_id: "abc" });
+ * assert(meta.username === null && meta.submitted_at === null && meta.attempts === 0);
+ * assert(!JobMeta.safeParse({ job_id: "abc", attempts: -1 }).success);
+ * ```
+ */
 export const JobMeta: Schema<JobMeta> = z.object({
   job_id: z.string(),
   username: z.string().nullable().default(null),
@@ -501,14 +663,37 @@ export const JobMeta: Schema<JobMeta> = z.object({
   attempts: count.default(0),
 }).loose();
 
-/** Schema of {@linkcode Lease}. */
+/**
+ * Schema of {@linkcode Lease}.
+ *
+ * @example Refuse a lease with a time that does not exist
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Lease } from "@sqooler/storage";
+ *
+ * const lease = { job_id: "abc", claimed_at: "2026-11-28T10:00:00Z", expires_at: "2026-11-28T10:10:00Z" };
+ * assert(Lease.parse(lease).expires_at === "2026-11-28T10:10:00Z");
+ * assert(!Lease.safeParse({ ...lease, expires_at: "2026-13-01T10:00:00Z" }).success);
+ * ```
+ */
 export const Lease: Schema<Lease> = z.object({
   job_id: z.string(),
   claimed_at: isoTime,
   expires_at: isoTime,
 }).loose();
 
-/** Schema of {@linkcode LocalLoginInformation}. */
+/**
+ * Schema of {@linkcode LocalLoginInformation}.
+ *
+ * @example Refuse an empty base path
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalLoginInformation } from "@sqooler/storage";
+ *
+ * assert(LocalLoginInformation.parse({ base_path: "/srv/sqooler" }).base_path === "/srv/sqooler");
+ * assert(!LocalLoginInformation.safeParse({ base_path: "" }).success);
+ * ```
+ */
 export const LocalLoginInformation: Schema<LocalLoginInformation> = z.object({
   base_path: z.string().min(1),
 });

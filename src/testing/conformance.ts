@@ -42,7 +42,16 @@ import {
  *     Deno.utime(join(adapter.basePath, storagePath, `${id}.json`), time, time),
  *   rounds: 10,
  * };
- * assert(options.reopen !== undefined);
+ *
+ * // The second instance sees what the first one wrote.
+ * const adapter = await options.create({});
+ * try {
+ *   await adapter.upload("jobs/running", "job1", {});
+ *   const other = await options.reopen!(adapter);
+ *   assert.deepEqual(await other.list("jobs/running"), ["job1"]);
+ * } finally {
+ *   await options.dispose!(adapter);
+ * }
  *
  * Deno.test("LocalAdapter conforms to the StorageAdapter contract", (t) =>
  *   testStorageAdapter(t, options));
