@@ -8,7 +8,11 @@
 import { type JsonObject, records, type StorageAdapter } from "./adapter.ts";
 import { NotFoundError } from "./errors.ts";
 import { CONFIGS } from "./layout.ts";
-import { assertDisplayName, normalizeProviderName } from "./names.ts";
+import {
+  assertDisplayName,
+  isDisplayName,
+  normalizeProviderName,
+} from "./names.ts";
 import {
   type Clock,
   clockOf,
@@ -122,7 +126,7 @@ export async function getConfig(
     BackendConfigIn,
   );
   if (config === undefined) {
-    throw new NotFoundError(`Backend "${id}" does not exist: it has no config`);
+    throw noConfig(id);
   }
   return config;
 }
@@ -148,7 +152,7 @@ export async function getConfig(
  */
 export async function getBackends(adapter: StorageAdapter): Promise<string[]> {
   const ids = await adapter.list(CONFIGS);
-  return ids.filter((id) => /^[a-z0-9]{1,64}$/.test(id));
+  return ids.filter(isDisplayName);
 }
 
 /**
@@ -503,9 +507,7 @@ export async function timestampQueue(
     stored = await adapter.get(CONFIGS, id);
   } catch (error) {
     if (error instanceof NotFoundError) {
-      throw new NotFoundError(
-        `Backend "${id}" does not exist: it has no config`,
-      );
+      throw noConfig(id);
     }
     throw error;
   }
@@ -521,4 +523,11 @@ export async function timestampQueue(
   });
   stamps.set(id, now);
   return true;
+}
+
+/** The error for a backend that has no config. */
+function noConfig(displayName: string): NotFoundError {
+  return new NotFoundError(
+    `Backend "${displayName}" does not exist: it has no config`,
+  );
 }

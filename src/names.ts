@@ -69,10 +69,19 @@ function fail(kind: string, value: unknown, rule: string): never {
  * ```
  */
 export function assertDisplayName(value: unknown): string {
-  if (typeof value !== "string" || !DISPLAY_NAME.test(value)) {
+  if (!isDisplayName(value)) {
     fail("display name", value, "use 1 to 64 lowercase letters and digits");
   }
   return value;
+}
+
+/**
+ * Whether a value is a valid display name (see {@linkcode assertDisplayName}).
+ *
+ * @internal
+ */
+export function isDisplayName(value: unknown): value is string {
+  return typeof value === "string" && DISPLAY_NAME.test(value);
 }
 
 /**

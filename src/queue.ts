@@ -32,15 +32,10 @@ import {
   moveIfExists,
   numberOption,
   putRecord,
+  readIfReadable,
   readRecord,
 } from "./records.ts";
-import {
-  JobMeta,
-  Lease,
-  parseStoredTime,
-  type Schema,
-  StatusMsg,
-} from "./schemas.ts";
+import { JobMeta, Lease, parseStoredTime, StatusMsg } from "./schemas.ts";
 
 /** Options of {@linkcode recoverStaleJobs}. */
 export interface RecoverOptions {
@@ -230,7 +225,7 @@ async function recoverOne(
   };
   if (!await moveIfExists(adapter, aside)) return;
   try {
-    const held = await readOrNothing(
+    const held = await readIfReadable(
       adapter,
       { path: recoveringPath(display), id: jobId },
       Lease,
@@ -296,7 +291,7 @@ async function recoverOne(
  */
 async function settle(adapter: StorageAdapter, job: Recovery): Promise<void> {
   const { display, jobId, report } = job;
-  const status = await readOrNothing(
+  const status = await readIfReadable(
     adapter,
     { path: statusPath(display), id: jobId },
     StatusMsg,
@@ -345,13 +340,13 @@ async function runningJob(
   job: { display: string; jobId: string; leased: ReadonlySet<string> },
 ): Promise<{ status?: StatusMsg; lease?: Lease; ours: boolean }> {
   const key = (path: string) => ({ path, id: job.jobId });
-  const status = await readOrNothing(
+  const status = await readIfReadable(
     adapter,
     key(statusPath(job.display)),
     StatusMsg,
   );
   const lease = job.leased.has(job.jobId)
-    ? await readOrNothing(adapter, key(leasesPath(job.display)), Lease)
+    ? await readIfReadable(adapter, key(leasesPath(job.display)), Lease)
     : undefined;
   const ours = job.leased.has(job.jobId) || status !== undefined ||
     await holds(adapter, metaPath(job.display), job.jobId);
@@ -429,20 +424,6 @@ export async function releaseJob(
     await deleteIfExists(adapter, { path: leasesPath(displayName), id: jobId });
   }
   return moved;
-}
-
-/** Reads a record; a missing or unreadable one counts as absent. */
-async function readOrNothing<T>(
-  adapter: StorageAdapter,
-  key: { path: string; id: string },
-  schema: Schema<T>,
-): Promise<T | undefined> {
-  try {
-    return await readRecord(adapter, key, schema);
-  } catch (error) {
-    if (error instanceof CorruptRecordError) return undefined;
-    throw error;
-  }
 }
 
 /** Options of {@linkcode extendLease}. */
@@ -582,7 +563,7 @@ export async function getQueueStats(
   const queued = await adapter.list(queuedPath(display));
   let oldestQueuedAgeMs: number | null = null;
   if (queued.length > 0) {
-    const meta = await readOrNothing(
+    const meta = await readIfReadable(
       adapter,
       { path: metaPath(display), id: queued[0] },
       JobMeta,

@@ -128,6 +128,23 @@ export async function readRecord<T>(
   );
 }
 
+/**
+ * Reads a record and checks it against its schema; a missing or unreadable
+ * one counts as absent, for callers that go on without it.
+ */
+export async function readIfReadable<T>(
+  adapter: StorageAdapter,
+  key: { path: string; id: string },
+  schema: Schema<T>,
+): Promise<T | undefined> {
+  try {
+    return await readRecord(adapter, key, schema);
+  } catch (error) {
+    if (error instanceof CorruptRecordError) return undefined;
+    throw error;
+  }
+}
+
 /** Checks stored content against its schema, naming the record when it fails. */
 export function parseStored<T>(
   content: unknown,

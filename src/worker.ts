@@ -29,7 +29,7 @@ import {
   clockOf,
   numberOption,
   parseInput,
-  readRecord,
+  readIfReadable,
 } from "./records.ts";
 import {
   BackendConfigIn,
@@ -524,7 +524,12 @@ class Worker {
     }
     const current = await this.#storage(
       "read the status of",
-      () => currentStatus(this.#adapter, displayName, jobId),
+      () =>
+        readIfReadable(
+          this.#adapter,
+          { path: statusPath(displayName), id: jobId },
+          StatusMsg,
+        ),
     );
     const steps = [current?.detail ?? "Got your json."];
     const status: StatusMsg = {
@@ -770,24 +775,6 @@ function checkBackends(backends: unknown): Entry[] {
     }
     return { displayName, config, execute: backend.execute, ready: false };
   });
-}
-
-/** The job's status as stored; an unreadable one counts as none. */
-async function currentStatus(
-  adapter: StorageAdapter,
-  displayName: string,
-  jobId: string,
-): Promise<StatusMsg | undefined> {
-  try {
-    return await readRecord(
-      adapter,
-      { path: statusPath(displayName), id: jobId },
-      StatusMsg,
-    );
-  } catch (error) {
-    if (error instanceof CorruptRecordError) return undefined;
-    throw error;
-  }
 }
 
 /** How a value looks in a problem: numbers as they are, strings quoted. */
