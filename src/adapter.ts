@@ -16,6 +16,42 @@ import { assertRecordId, assertStoragePath, describeValue } from "./names.ts";
 /** A JSON object as an adapter returns it. */
 export type JsonObject = { [key: string]: unknown };
 
+/** Options of {@linkcode StorageAdapter.update} and {@linkcode StorageAdapter.delete}. */
+export interface RecordCheck {
+  /**
+   * A precondition, called with the record's current content while no other
+   * `update`, `delete` or `move` of the record (by any process that uses this
+   * library) can run. Throwing refuses the change; the call then rejects with
+   * what it threw, and nothing is changed. It must be synchronous and quick.
+   * This is the compare-and-swap on which the job protocol builds.
+   *
+   * @param current The record's content as stored now.
+   */
+  check?(current: JsonObject): void;
+}
+
+/** Options of {@linkcode StorageAdapter.moveOldest}. */
+export interface MoveOldestOptions {
+  /**
+   * Called with each candidate, oldest first, before it is moved. Returning
+   * false skips the candidate. The job protocol records its claim here,
+   * before the move that decides it.
+   *
+   * @param id The candidate's id.
+   * @returns Whether to try to move it.
+   */
+  prepare?(id: string): Promise<boolean>;
+  /**
+   * Called for a candidate that `prepare` accepted but that another caller
+   * (also another process or another tool) moved first; then the next
+   * candidate is tried.
+   *
+   * @param id The candidate's id.
+   * @returns A promise that settles when the candidate's preparation is undone.
+   */
+  rollback?(id: string): Promise<void>;
+}
+
 /**
  * A document store for sqooler's records: JSON objects kept under a storage
  * path (such as `jobs/queued/fermions`) and an id (such as a job id).
@@ -32,6 +68,13 @@ export type JsonObject = { [key: string]: unknown };
  *   `get` changes nothing stored.
  * - "Oldest first" means in the order the records were written; `move` keeps a
  *   record's place, so that a job moved back to its queue is taken first.
+ * - `update` and `delete` are atomic with respect to each other and to `move`:
+ *   a record that was deleted or moved away never reappears because of an
+ *   update that ran at the same time, and their `check` sees the content that
+ *   the change replaces.
+ * - A failure of the storage itself (no space, permissions, too many open
+ *   files, a move across filesystems) is a {@linkcode StorageError}, never a
+ *   raw error of the runtime.
  *
  * @example Store, read and move a record
  * ```ts
@@ -79,11 +122,18 @@ export interface StorageAdapter {
    * @param storagePath The folder.
    * @param id The record's id.
    * @param content A JSON object.
+   * @param options A precondition on the current content.
    * @returns A promise that resolves once the new content is stored.
    * @throws {NotFoundError} When the record does not exist.
    * @throws {InvalidRecordError} When the content is not a JSON object.
+   * @throws {CorruptRecordError} When `check` is given and the stored data is not a JSON object.
    */
-  update(storagePath: string, id: string, content: object): Promise<void>;
+  update(
+    storagePath: string,
+    id: string,
+    content: object,
+    options?: RecordCheck,
+  ): Promise<void>;
 
   /**
    * Moves a record to another folder, atomically: of two concurrent movers of
@@ -106,19 +156,31 @@ export interface StorageAdapter {
    *
    * @param fromPath The folder to take from, e.g. a queue.
    * @param toPath The folder it goes to.
-   * @returns The moved record's id, or `undefined` when `fromPath` is empty.
+   * @param options What to do before each candidate is moved, and after it was lost.
+   * @returns The moved record's id, or `undefined` when `fromPath` is empty
+   * (or `prepare` refused every candidate).
    */
-  moveOldest(fromPath: string, toPath: string): Promise<string | undefined>;
+  moveOldest(
+    fromPath: string,
+    toPath: string,
+    options?: MoveOldestOptions,
+  ): Promise<string | undefined>;
 
   /**
    * Deletes a record.
    *
    * @param storagePath The folder.
    * @param id The record's id.
+   * @param options A precondition on the current content.
    * @returns A promise that resolves once the record is gone.
    * @throws {NotFoundError} When the record does not exist.
+   * @throws {CorruptRecordError} When `check` is given and the stored data is not a JSON object.
    */
-  delete(storagePath: string, id: string): Promise<void>;
+  delete(
+    storagePath: string,
+    id: string,
+    options?: RecordCheck,
+  ): Promise<void>;
 
   /**
    * Lists the ids in a folder, oldest first.

@@ -149,3 +149,72 @@ export class CorruptRecordError extends SqoolerError {
     this.record = record;
   }
 }
+
+/**
+ * The storage refused an operation for a reason outside this library's
+ * control: no space left, permission denied, too many open files, a
+ * read-only or failing filesystem, or a move between two filesystems that
+ * cannot be atomic. The message names the record and the reason; `code` is
+ * the operating system's name for it (e.g. `"ENOSPC"`), and `cause` the
+ * original error. The job protocol counts such a failure as a failed attempt
+ * of the job it concerns.
+ *
+ * @example Tell a full disk from a missing record
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StorageError } from "@sqooler/storage";
+ *
+ * const error = new StorageError("Cannot write status/spins/abc.json: no space left on the device", {
+ *   code: "ENOSPC",
+ * });
+ * assert(error instanceof StorageError && error.code === "ENOSPC");
+ * ```
+ */
+export class StorageError extends SqoolerError {
+  /** The operating system's name of the failure, e.g. `"ENOSPC"`, when known. */
+  readonly code: string | undefined;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What failed, on which record, and why.
+   * @param options The OS error's code and the original error.
+   */
+  constructor(message: string, options?: ErrorOptions & { code?: string }) {
+    super(message, options);
+    this.code = options?.code;
+  }
+}
+
+/**
+ * A call proved a lease with a fencing token that is no longer the job's
+ * current one: the lease ran out and a recovery took it, or the job was
+ * finished, released or given to another worker since. Nothing was changed;
+ * the caller must stop working on the job.
+ *
+ * @example Catch a lost lease
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LeaseLostError, SqoolerError } from "@sqooler/storage";
+ *
+ * const error = new LeaseLostError("Job abc of spins is no longer yours: its lease was recovered");
+ * assert(error instanceof SqoolerError && error.name === "LeaseLostError");
+ * ```
+ */
+export class LeaseLostError extends SqoolerError {}
+
+/**
+ * A change that the job's current state does not allow, such as a status that
+ * would replace a final DONE or ERROR, or an outcome for a job that is not
+ * running. Nothing was changed.
+ *
+ * @example Catch a refused transition
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { JobStateError, SqoolerError } from "@sqooler/storage";
+ *
+ * const error = new JobStateError("Job abc of spins is DONE; its status cannot become QUEUED");
+ * assert(error instanceof SqoolerError && error.name === "JobStateError");
+ * ```
+ */
+export class JobStateError extends SqoolerError {}
