@@ -189,6 +189,20 @@ export interface StorageAdapter {
    * @returns The ids; `[]` when the folder does not exist.
    */
   list(storagePath: string): Promise<string[]>;
+
+  /**
+   * Capability: removes what writes left behind when their process was
+   * killed (temp files), once it is older than `olderThanMs`. An adapter
+   * that leaves nothing behind does not implement it. `runWorker` calls it
+   * when it starts.
+   *
+   * @param options How old, in milliseconds, a leftover must be (default one
+   * hour), and the clock.
+   * @returns How many leftovers were removed.
+   */
+  sweepTempFiles?(
+    options?: { olderThanMs?: number; now?: () => number },
+  ): Promise<number>;
 }
 
 /**

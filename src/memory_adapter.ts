@@ -7,6 +7,8 @@
 
 import {
   type JsonObject,
+  type MoveOldestOptions,
+  type RecordCheck,
   records,
   settle,
   type StorageAdapter,
@@ -118,13 +120,21 @@ export class MemoryAdapter implements StorageAdapter {
    * @param storagePath The folder.
    * @param id The record's id.
    * @param content A JSON object; a copy is stored.
+   * @param options A precondition on the current content.
    * @returns Nothing.
    */
-  update(storagePath: string, id: string, content: object): Promise<void> {
+  update(
+    storagePath: string,
+    id: string,
+    content: object,
+    options?: RecordCheck,
+  ): Promise<void> {
     return settle(() => {
       records.check(this, storagePath, id);
-      const json = records.serialize(content, records.name(storagePath, id));
-      this.#entry(storagePath, id, "update");
+      const record = records.name(storagePath, id);
+      const json = records.serialize(content, record);
+      const entry = this.#entry(storagePath, id, "update");
+      if (options?.check) options.check(records.parse(entry.json, record));
       const folder = this.#folder(storagePath, true);
       this.#put(storagePath, folder, id, { json, seq: ++this.#seq });
     });
@@ -151,29 +161,49 @@ export class MemoryAdapter implements StorageAdapter {
    *
    * @param fromPath The folder to take from.
    * @param toPath The folder it goes to.
+   * @param options What to do before each candidate is moved, and after it was lost.
    * @returns The moved record's id, or `undefined` when `fromPath` is empty.
    */
-  moveOldest(fromPath: string, toPath: string): Promise<string | undefined> {
-    return settle(() => {
-      records.check(this, fromPath);
-      records.check(this, toPath);
-      const folder = this.#folder(fromPath, false);
-      if (folder === undefined || folder.size === 0) return undefined;
-      let heap = this.#queues.get(fromPath);
-      if (heap === undefined) {
-        heap = new MinHeap();
-        for (const [id, entry] of folder) heap.push(entry.seq, id);
-        this.#queues.set(fromPath, heap);
-      }
-      for (let item = heap.pop(); item !== undefined; item = heap.pop()) {
-        const entry = folder.get(item.id);
+  async moveOldest(
+    fromPath: string,
+    toPath: string,
+    options?: MoveOldestOptions,
+  ): Promise<string | undefined> {
+    records.check(this, fromPath);
+    records.check(this, toPath);
+    const skipped: { seq: number; id: string }[] = [];
+    try {
+      for (;;) {
+        const folder = this.#folder(fromPath, false);
+        if (folder === undefined || folder.size === 0) return undefined;
+        let heap = this.#queues.get(fromPath);
+        if (heap === undefined) {
+          heap = new MinHeap();
+          for (const [id, entry] of folder) heap.push(entry.seq, id);
+          this.#queues.set(fromPath, heap);
+        }
+        const item = heap.pop();
+        if (item === undefined) return undefined;
         // The heap keeps items of records that were since moved or rewritten.
-        if (entry?.seq !== item.seq) continue;
+        if (folder.get(item.id)?.seq !== item.seq) continue;
+        if (options?.prepare && !(await options.prepare(item.id))) {
+          skipped.push(item);
+          continue;
+        }
+        // Another caller may have moved it while `prepare` ran.
+        const entry = folder.get(item.id);
+        if (entry?.seq !== item.seq) {
+          await options?.rollback?.(item.id);
+          continue;
+        }
         this.#transfer(fromPath, toPath, entry, item.id);
         return item.id;
       }
-      return undefined;
-    });
+    } finally {
+      // Skipped candidates keep their place for the next caller.
+      const heap = this.#queues.get(fromPath);
+      for (const item of skipped) heap?.push(item.seq, item.id);
+    }
   }
 
   /**
@@ -181,12 +211,22 @@ export class MemoryAdapter implements StorageAdapter {
    *
    * @param storagePath The folder.
    * @param id The record's id.
+   * @param options A precondition on the current content.
    * @returns Nothing.
    */
-  delete(storagePath: string, id: string): Promise<void> {
+  delete(
+    storagePath: string,
+    id: string,
+    options?: RecordCheck,
+  ): Promise<void> {
     return settle(() => {
       records.check(this, storagePath, id);
-      this.#entry(storagePath, id, "delete");
+      const entry = this.#entry(storagePath, id, "delete");
+      if (options?.check) {
+        options.check(
+          records.parse(entry.json, records.name(storagePath, id)),
+        );
+      }
       this.#folder(storagePath, false)?.delete(id);
     });
   }
