@@ -63,6 +63,7 @@ export {
   assertJobId,
   assertRecordId,
   assertStoragePath,
+  assertToken,
   assertUsername,
   newJobId,
   normalizeProviderName,
@@ -77,11 +78,12 @@ export {
   ExperimentData,
   Gate,
   GateConfig,
-  type Instruction,
+  Instruction,
   Job,
   JobMeta,
   type JobStatus,
   Lease,
+  type LeaseState,
   LocalLoginInformation,
   MeasurementData,
   NextJob,
@@ -101,7 +103,26 @@ export {
   RUNNING,
   statusPath,
 } from "./src/layout.ts";
-export type { JsonObject, StorageAdapter } from "./src/adapter.ts";
+export type {
+  JsonObject,
+  MoveOldestOptions,
+  RecordCheck,
+  StorageAdapter,
+} from "./src/adapter.ts";
+export type {
+  AttemptTerms,
+  Claim,
+  ClaimTerms,
+  JobTransitions,
+  LeaseRef,
+  LeaseTerms,
+  Outcome,
+  RecoverTerms,
+  RecoveryReport,
+  ReleaseOutcome,
+  ReleaseTerms,
+  SubmitInput,
+} from "./src/transitions.ts";
 export {
   MemoryAdapter,
   type MemoryAdapterOptions,
@@ -144,20 +165,21 @@ export {
   type QueueStats,
   type RecoverOptions,
   recoverStaleJobs,
-  type RecoveryReport,
   releaseJob,
   type ReleaseOptions,
 } from "./src/queue.ts";
-export type { Clock } from "./src/records.ts";
+export type { Clock } from "./src/transitions.ts";
 export {
   type Backend,
   type Backends,
   type ExecuteContext,
-  type JobCheck,
-  type JobLimits,
-  runWorker,
-  validateJob,
   type WorkerEvent,
   type WorkerOptions,
   type WorkerSummary,
-} from "./src/worker.ts";
+} from "./src/worker/types.ts";
+export { runWorker } from "./src/worker/loop.ts";
+export {
+  type JobCheck,
+  type JobLimits,
+  validateJob,
+} from "./src/worker/validate.ts";

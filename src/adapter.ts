@@ -11,7 +11,9 @@ import {
   InactiveStorageError,
   InvalidRecordError,
 } from "./errors.ts";
+import { parseJson, stringifyJson } from "./json.ts";
 import { assertRecordId, assertStoragePath, describeValue } from "./names.ts";
+import type { JobTransitions } from "./transitions.ts";
 
 /** A JSON object as an adapter returns it. */
 export type JsonObject = { [key: string]: unknown };
@@ -92,6 +94,13 @@ export interface StorageAdapter {
   readonly name: string;
   /** Whether the storage accepts operations. */
   readonly active: boolean;
+
+  /**
+   * Capability: the job transitions done natively, each in one atomic step of
+   * the storage (a database transaction). Without it, the job functions use
+   * the generic implementation over the document operations below.
+   */
+  readonly transitions?: JobTransitions;
 
   /**
    * Creates a record.
@@ -247,7 +256,11 @@ export const records = {
     return value;
   },
 
-  /** Turns content into JSON text, refusing what is not a JSON object. */
+  /**
+   * Turns content into JSON text, refusing what is not a JSON object. `NaN`
+   * and infinities are written as Python's `json` writes them, and exact
+   * numbers as their tokens, so nothing changes silently on the way out.
+   */
   serialize(content: unknown, record: string): string {
     if (
       typeof content !== "object" || content === null || Array.isArray(content)
@@ -260,7 +273,7 @@ export const records = {
     }
     let text: string | undefined;
     try {
-      text = JSON.stringify(content);
+      text = stringifyJson(content);
     } catch (error) {
       throw new InvalidRecordError(
         // V8's message on a cycle spans lines; an error message is one.
@@ -281,11 +294,14 @@ export const records = {
     return text;
   },
 
-  /** Reads JSON text, refusing what is not a JSON object. */
+  /**
+   * Reads JSON text as Python's `json` reads it (`NaN` and infinities
+   * included), refusing what is not a JSON object.
+   */
   parse(text: string, record: string): JsonObject {
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseJson(text);
     } catch (error) {
       throw new CorruptRecordError(record, "not valid JSON", { cause: error });
     }

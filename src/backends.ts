@@ -92,7 +92,6 @@ export async function uploadConfig(
 ): Promise<BackendConfigIn> {
   const parsed = parseInput(config, "backend config", BackendConfigIn);
   await putRecord(adapter, { path: CONFIGS, id: parsed.display_name }, parsed);
-  recentNames.get(adapter)?.delete(parsed.display_name);
   return parsed;
 }
 
@@ -184,47 +183,23 @@ export function longBackendName(
   }`;
 }
 
-/** How long, in milliseconds, {@linkcode recentBackendName} trusts a config it read. */
-const NAME_TTL_MS = 1000;
-const recentNames = new WeakMap<
-  StorageAdapter,
-  Map<string, { name: string; readAt: number }>
->();
-
 /**
  * A backend's long name from its config, or `undefined` when it has no config.
- * A config read less than a second ago is not read again (a config uploaded
- * in this process is read afresh), so that reading many results does not
- * re-read and re-check the config for each; absence is never remembered.
  *
  * @internal
  */
-export async function recentBackendName(
+export async function backendName(
   adapter: StorageAdapter,
   displayName: string,
 ): Promise<string | undefined> {
-  const now = performance.now();
-  let names = recentNames.get(adapter);
-  const known = names?.get(displayName);
-  if (known !== undefined && now - known.readAt < NAME_TTL_MS) {
-    return known.name;
-  }
   const config = await readRecord(
     adapter,
     { path: CONFIGS, id: displayName },
     BackendConfigIn,
   );
-  if (config === undefined) {
-    names?.delete(displayName);
-    return undefined;
-  }
-  const name = longBackendName(adapter.name, config);
-  if (names === undefined) {
-    names = new Map();
-    recentNames.set(adapter, names);
-  }
-  names.set(displayName, { name, readAt: now });
-  return name;
+  return config === undefined
+    ? undefined
+    : longBackendName(adapter.name, config);
 }
 
 /**
@@ -436,9 +411,10 @@ export async function getBackendStatus(
 /** Options of {@linkcode timestampQueue}. */
 export interface TimestampQueueOptions {
   /**
-   * Skip the stamp when this process stamped the backend less than this many
-   * milliseconds ago, so that a busy worker does not rewrite the config on
-   * every poll.
+   * Skip the stamp when the stored `last_queue_check` is less than this many
+   * milliseconds old (by this clock), so that busy workers do not rewrite the
+   * config on every poll. A stamp in the future (a clock that was set back)
+   * is replaced.
    *
    * @default {0}
    */
@@ -450,8 +426,6 @@ export interface TimestampQueueOptions {
    */
   now?: Clock;
 }
-
-const lastStamps = new WeakMap<StorageAdapter, Map<string, number>>();
 
 /**
  * Records in the backend's config (`last_queue_check`) that a worker looked at
@@ -492,16 +466,6 @@ export async function timestampQueue(
     what: "stamp interval",
     fallback: 0,
   });
-  let stamps = lastStamps.get(adapter);
-  if (stamps === undefined) {
-    stamps = new Map();
-    lastStamps.set(adapter, stamps);
-  }
-  const last = stamps.get(id);
-  // Either way: a clock set back an hour must not stop the stamps for an hour.
-  if (last !== undefined && Math.abs(now - last) < minIntervalMs) {
-    return false;
-  }
   let stored: JsonObject;
   try {
     stored = await adapter.get(CONFIGS, id);
@@ -517,13 +481,33 @@ export async function timestampQueue(
     records.name(CONFIGS, id),
     BackendConfigIn,
   );
-  await adapter.update(CONFIGS, id, {
-    ...config,
-    last_queue_check: new Date(now).toISOString(),
-  });
-  stamps.set(id, now);
+  const last = config.last_queue_check === null
+    ? NaN
+    : parseStoredTime(config.last_queue_check);
+  // Either way: a clock set back an hour must not stop the stamps for an hour.
+  if (Math.abs(now - last) < minIntervalMs) return false;
+  // Only the stamp changes; a config uploaded meanwhile is not overwritten.
+  const seen = JSON.stringify(stored);
+  try {
+    await adapter.update(CONFIGS, id, {
+      ...stored,
+      last_queue_check: new Date(now).toISOString(),
+    }, {
+      check: (current) => {
+        if (JSON.stringify(current) !== seen) throw new ConfigChanged();
+      },
+    });
+  } catch (error) {
+    if (error instanceof ConfigChanged || error instanceof NotFoundError) {
+      return false;
+    }
+    throw error;
+  }
   return true;
 }
+
+/** Thrown by the stamp's check when the config changed since it was read. */
+class ConfigChanged extends Error {}
 
 /** The error for a backend that has no config. */
 function noConfig(displayName: string): NotFoundError {

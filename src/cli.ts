@@ -39,13 +39,9 @@ import { assertDisplayName, assertJobId, assertUsername } from "./names.ts";
 import { getQueueStats, recoverStaleJobs } from "./queue.ts";
 import { readRecord } from "./records.ts";
 import { type BackendConfigIn, JobMeta, Result, StatusMsg } from "./schemas.ts";
-import {
-  type Backends,
-  oneLine,
-  runWorker,
-  validateJob,
-  type WorkerEvent,
-} from "./worker.ts";
+import { oneLine, runWorker } from "./worker/loop.ts";
+import type { Backends, WorkerEvent } from "./worker/types.ts";
+import { validateJob } from "./worker/validate.ts";
 
 /** A mistake in the command line: exit code 2. */
 class UsageError extends Error {}
@@ -169,7 +165,7 @@ const COMMANDS: Command[] = [
     args: ["display"],
     summary: "Put the jobs of dead workers back in their queue",
     details:
-      "Finds running jobs of backend <display> whose worker stopped (their lease ran out, or is older than --older-than) and puts them back at the head of the queue, or marks them ERROR after --max-attempts workers stopped on them. Running jobs without a lease get one, and are recovered by a later call.",
+      "Finds running jobs of backend <display> whose worker stopped (their lease ran out, or is older than --older-than) and puts them back at the head of the queue, or marks them ERROR after --max-attempts failed attempts. Running jobs without a lease (taken by another tool's worker, such as sqooler's Python worker) are listed and left alone, unless --requeue-unleased is given.",
     options: {
       "older-than": {
         type: "string",
@@ -180,8 +176,12 @@ const COMMANDS: Command[] = [
       "max-attempts": {
         type: "string",
         value: "N",
+        help: "Mark a job ERROR after this many failed attempts (default: 3)",
+      },
+      "requeue-unleased": {
+        type: "boolean",
         help:
-          "Mark a job ERROR after this many workers stopped on it (default: 3)",
+          "Also requeue running jobs that have no lease (another tool's worker may still run them)",
       },
     },
     run: recoverCommand,
@@ -841,23 +841,24 @@ async function recoverCommand(context: Context, args: string[]) {
     displayName,
     olderThanMs,
     maxAttempts: attempts,
+    requeueUnleased: context.values["requeue-unleased"] === true,
   });
   if (context.json) {
     printJson(report);
     return 0;
   }
-  const { requeued, failed, completed, adopted, alive } = report;
+  const { requeued, failed, completed, unleased, alive } = report;
   const lines = [
-    `Recovery of ${displayName}: ${requeued.length} requeued, ${failed.length} failed, ${completed.length} completed, ${adopted.length} adopted, ${alive.length} still alive`,
+    `Recovery of ${displayName}: ${requeued.length} requeued, ${failed.length} failed, ${completed.length} completed, ${unleased.length} without a lease, ${alive.length} still alive`,
     ...requeued.map((id) =>
       `  requeued   ${id}  (attempt ${report.attempts[id]})`
     ),
     ...failed.map((id) =>
-      `  failed     ${id}  (${report.attempts[id]} workers stopped on it)`
+      `  failed     ${id}  (${report.attempts[id]} failed attempts)`
     ),
     ...completed.map((id) => `  completed  ${id}  (had a final status)`),
-    ...adopted.map((id) =>
-      `  adopted    ${id}  (had no lease; recovered by a later call if still running)`
+    ...unleased.map((id) =>
+      `  unleased   ${id}  (another tool's worker holds it; --requeue-unleased puts it back)`
     ),
   ];
   console.log(lines.join("\n"));
@@ -986,9 +987,9 @@ class Log {
           }; Ctrl-C stops it.`,
         );
       case "recovered": {
-        const { requeued, failed, completed, adopted } = event.report;
+        const { requeued, failed, completed, unleased } = event.report;
         return this.line(
-          `recovered ${event.displayName}: ${requeued.length} requeued, ${failed.length} failed, ${completed.length} completed, ${adopted.length} adopted`,
+          `recovered ${event.displayName}: ${requeued.length} requeued, ${failed.length} failed, ${completed.length} completed, ${unleased.length} without a lease`,
         );
       }
       case "claimed":

@@ -1,17 +1,14 @@
 /**
  * Jobs: how the API submits them and reads their status and result, and how a
- * worker takes the next one and writes back what happened.
- *
- * The guarantees, for any number of processes on one storage:
+ * worker takes the next one and writes back what happened. These are the
+ * sqooler-named free functions; each transition they make is the job
+ * protocol's (`protocol.ts`), so its guarantees hold for any number of
+ * processes on one storage:
  * - {@linkcode getNextJobInQueue} gives each job to one worker at a time, in
- *   submission order, and records a lease so that a dead worker's job can be
- *   recovered ({@linkcode recoverStaleJobs}).
- * - The final status is the worker's: {@linkcode uploadStatus} never replaces
- *   an existing status, and {@linkcode updateInDatabase} creates a missing one.
- * - Moving a job out of `jobs/running` decides its outcome: of a worker and a
- *   recovery at the same time, the one that moves it first writes the final
- *   status. The result is written before its DONE status, so that a reader
- *   who sees DONE finds the result.
+ *   submission order, with a lease and a fencing token.
+ * - {@linkcode updateInDatabase} with the token records the outcome only if
+ *   the lease is still the worker's; a final status is never replaced by one
+ *   that is not final.
  * - A job's owner is recorded in `meta/`; another user asking for it gets the
  *   same answer as for a job id that does not exist.
  *
@@ -19,47 +16,26 @@
  */
 
 import { type JsonObject, records, type StorageAdapter } from "./adapter.ts";
-import { recentBackendName, timestampQueue } from "./backends.ts";
-import {
-  AlreadyExistsError,
-  InvalidRecordError,
-  NotFoundError,
-} from "./errors.ts";
-import {
-  DELETED,
-  finishedPath,
-  leasesPath,
-  metaPath,
-  queuedPath,
-  resultsPath,
-  RUNNING,
-  statusPath,
-} from "./layout.ts";
+import { backendName, timestampQueue } from "./backends.ts";
+import { AlreadyExistsError, InvalidRecordError } from "./errors.ts";
+import { metaPath, resultsPath, RUNNING, statusPath } from "./layout.ts";
 import {
   assertDisplayName,
   assertJobId,
   assertStoragePath,
+  assertToken,
   assertUsername,
   describeValue,
-  newJobId,
 } from "./names.ts";
+import { isFinal, transitionsOf } from "./protocol.ts";
 import {
   type Clock,
   clockOf,
-  deleteIfExists,
-  moveIfExists,
   numberOption,
   parseInput,
-  putRecord,
   readRecord,
 } from "./records.ts";
-import {
-  JobMeta,
-  type Lease,
-  type NextJob,
-  Result,
-  StatusMsg,
-} from "./schemas.ts";
+import { JobMeta, type NextJob, Result, StatusMsg } from "./schemas.ts";
 
 /** Which job, on which backend, asked for by whom. */
 export interface JobRef {
@@ -89,37 +65,18 @@ export interface UploadJobOptions {
 
 /**
  * How long, in milliseconds, a worker holds a job before it may be recovered,
- * unless it extends its lease: ten minutes.
+ * unless it extends its lease: ten minutes. `runWorker` extends its leases
+ * every third of their length.
  *
- * @example A job taken without `leaseMs` is leased for ten minutes
+ * @example Ten minutes
  * ```ts
  * import assert from "node:assert/strict";
- * import {
- *   DEFAULT_LEASE_MS, getNextJobInQueue, Lease, leasesPath, MemoryAdapter, uploadConfig, uploadJob,
- * } from "@sqooler/storage";
- * import { testBackendConfig } from "@sqooler/storage/testing";
+ * import { DEFAULT_LEASE_MS } from "@sqooler/storage";
  *
- * const adapter = new MemoryAdapter();
- * await uploadConfig(adapter, testBackendConfig("spins"));
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
- * await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
- * const next = await getNextJobInQueue(adapter, "spins");
- * const lease = Lease.parse(await adapter.get(leasesPath("spins"), next.job_id));
- * assert(Date.parse(lease.expires_at) - Date.parse(lease.claimed_at) === DEFAULT_LEASE_MS);
+ * assert(DEFAULT_LEASE_MS === 10 * 60 * 1000);
  * ```
  */
 export const DEFAULT_LEASE_MS = 600_000;
-
-const OWNER_CACHE_SIZE = 10_000;
-/**
- * Owners by `<display>/<job id>`, in two generations: when the young one is
- * full it becomes the old one, and the old one is dropped. Evicting one key at
- * a time from a Map gets slower as deleted keys pile up in it.
- */
-const owners = new WeakMap<
-  StorageAdapter,
-  { young: Map<string, string | null>; old: Map<string, string | null> }
->();
 
 /** What a job's owner is: a name, `null` (unknown), or `undefined` (no record). */
 async function ownerOf(
@@ -127,37 +84,12 @@ async function ownerOf(
   displayName: string,
   jobId: string,
 ): Promise<string | null | undefined> {
-  const key = `${displayName}/${jobId}`;
-  const cache = owners.get(adapter);
-  const cached = cache?.young.has(key)
-    ? cache.young.get(key)
-    : cache?.old.get(key);
-  if (cached !== undefined) return cached;
   const meta = await readRecord(
     adapter,
     { path: metaPath(displayName), id: jobId },
     JobMeta,
   );
-  // Absence is not cached: the record may be written a moment later.
-  if (meta !== undefined) rememberOwner(adapter, key, meta.username);
   return meta?.username;
-}
-
-function rememberOwner(
-  adapter: StorageAdapter,
-  key: string,
-  username: string | null,
-) {
-  let cache = owners.get(adapter);
-  if (cache === undefined) {
-    cache = { young: new Map(), old: new Map() };
-    owners.set(adapter, cache);
-  }
-  if (cache.young.size >= OWNER_CACHE_SIZE) {
-    cache.old = cache.young;
-    cache.young = new Map();
-  }
-  cache.young.set(key, username);
 }
 
 /** Whether the user may see the job: theirs, or submitted by a tool that records no owner. */
@@ -224,35 +156,21 @@ export async function uploadJob(
   }
   // A job that cannot be stored is refused before its owner is recorded.
   records.serialize(job, `the job for ${displayName}`);
-  const now = clockOf(options)();
-  for (let attempt = 0;; attempt++) {
-    const jobId = newJobId(now);
-    const meta: JobMeta = {
-      job_id: jobId,
-      username,
-      submitted_at: new Date(now).toISOString(),
-      attempts: 0,
-    };
-    try {
-      // The owner is on record before the job can be taken or asked for.
-      await adapter.upload(metaPath(displayName), jobId, meta);
-      await adapter.upload(queuedPath(displayName), jobId, job);
-    } catch (error) {
-      if (error instanceof AlreadyExistsError && attempt < 3) continue;
-      throw error;
-    }
-    rememberOwner(adapter, `${displayName}/${jobId}`, username);
-    return jobId;
-  }
+  return await transitionsOf(adapter).submit({
+    displayName,
+    username,
+    job,
+    now: clockOf(options),
+  });
 }
 
 /**
  * Creates a job's first status, INITIALIZING, unless the job has a status
  * already: then that status is returned and left as it is, so that a fast
- * worker's DONE is never replaced. For a job that {@linkcode uploadJob} did
- * not submit for this user (another user's, or an unknown id), nothing is
- * written and the INITIALIZING draft is returned all the same, so that the
- * answer tells nothing about other users' jobs.
+ * worker's DONE is never replaced. For another user's job nothing is written
+ * and the INITIALIZING draft is returned all the same, so that the answer
+ * tells nothing about other users' jobs. A job without an owner record (one
+ * that another tool submitted) gets its status written, as sqooler writes it.
  *
  * @param adapter The storage.
  * @param ref The backend, the user and the job.
@@ -265,7 +183,7 @@ export async function uploadJob(
  * import { uploadStatus } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [{ displayName: "spins", username: "alice", job, state: "done" }],
@@ -274,15 +192,18 @@ export async function uploadJob(
  * assert(status.status === "DONE");
  * ```
  *
- * @example Answer for a job that was never submitted, writing nothing
+ * @example Another user's job gets the draft, and nothing is written
  * ```ts
  * import assert from "node:assert/strict";
- * import { MemoryAdapter, uploadStatus } from "@sqooler/storage";
+ * import { getStatus, MemoryAdapter, uploadJob, uploadStatus } from "@sqooler/storage";
  *
  * const adapter = new MemoryAdapter();
- * const ref = { displayName: "fermions", username: "alice", jobId: "0123456789abcdef01234567" };
- * const status = await uploadStatus(adapter, ref);
- * assert(status.detail === "Got your json.");
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
+ * const jobId = await uploadJob(adapter, { job, displayName: "fermions", username: "alice" });
+ * const status = await uploadStatus(adapter, { displayName: "fermions", username: "eve", jobId });
+ * assert(status.status === "INITIALIZING");
+ * const stored = await getStatus(adapter, { displayName: "fermions", username: "alice", jobId });
+ * assert(stored.status === "ERROR"); // alice's job still has no status
  * ```
  */
 export async function uploadStatus(
@@ -297,13 +218,11 @@ export async function uploadStatus(
     detail: "Got your json.",
     error_message: "None",
   };
-  // Only the job's submitter writes its status. For an unknown job or another
-  // user's, nothing is written, so that the answer tells nothing apart.
+  // Only the job's submitter writes its status; a job that another tool
+  // submitted has no owner on record, and gets it written as in sqooler.
   // (The checked copy, not `ref` again: a getter could answer differently.)
   const owner = await ownerOf(adapter, displayName, jobId);
-  if (owner === undefined || (owner !== null && owner !== checked.username)) {
-    return draft;
-  }
+  if (owner != null && owner !== checked.username) return draft;
   try {
     await adapter.upload(statusPath(displayName), jobId, draft);
     return draft;
@@ -365,8 +284,8 @@ export async function getStatus(
 /**
  * Reads a job's result, with `backend_name` filled in. A job that has no
  * result (yet), that does not exist, or that belongs to another user gets a
- * result with status ERROR, as in sqooler. The backend's config, which gives
- * `backend_name`, is read at most once a second per backend.
+ * result with status ERROR, as in sqooler. The backend's config gives
+ * `backend_name`.
  *
  * @param adapter The storage.
  * @param ref The backend, the user and the job.
@@ -404,8 +323,8 @@ export async function getResult(
     header: {},
     results: [],
   });
-  const backendName = await recentBackendName(adapter, displayName);
-  if (backendName === undefined) return missing("");
+  const name = await backendName(adapter, displayName);
+  if (name === undefined) return missing("");
   if (!(await visibleTo(adapter, checked))) return missing(displayName);
   const result = await readRecord(
     adapter,
@@ -413,7 +332,7 @@ export async function getResult(
     Result,
   );
   if (result === undefined) return missing(displayName);
-  return { ...result, backend_name: backendName };
+  return { ...result, backend_name: name };
 }
 
 /** Where a job file is, for {@linkcode getJobContent}. */
@@ -465,15 +384,16 @@ export async function getJobContent(
 /** Options of {@linkcode getNextJobInQueue}. */
 export interface NextJobOptions {
   /**
-   * How long the worker may hold the job before {@linkcode recoverStaleJobs}
-   * may give it to another worker, unless it extends its lease.
+   * How long the worker may hold the job, in milliseconds, before
+   * {@linkcode recoverStaleJobs} may give it to another worker, unless it
+   * extends its lease.
    *
    * @default {600000}
    */
   leaseMs?: number;
   /**
-   * Stamp `last_queue_check` at most this often per backend and process, in
-   * milliseconds, so that a busy worker does not rewrite the config on every
+   * Stamp `last_queue_check` only when the stored one is older than this, in
+   * milliseconds, so that busy workers do not rewrite the config on every
    * poll.
    *
    * @default {1000}
@@ -488,30 +408,47 @@ export interface NextJobOptions {
 }
 
 /**
- * Takes the oldest job of a backend's queue: moves it to `jobs/running`,
- * records a lease on it, and stamps the backend's `last_queue_check` (at most
- * once per `stampIntervalMs`). Any number of workers, also in other processes,
- * may call it at once: each job goes to one of them.
+ * Takes the oldest job of a backend's queue (sqooler's
+ * `get_next_job_in_queue`): records a lease with a fresh fencing token, moves
+ * the job to `jobs/running`, and stamps the backend's `last_queue_check` (when
+ * the stored one is older than `stampIntervalMs`). Any number of workers,
+ * also in other processes and sqooler's own, may call it at once: each job
+ * goes to one of them. Pass the returned `token` to
+ * {@linkcode updateInDatabase}, {@linkcode extendLease} and
+ * {@linkcode releaseJob}, so that they act only while the lease is yours.
  *
  * @param adapter The storage.
  * @param displayName The backend's display name.
  * @param options The lease's length, the stamp interval and the clock.
- * @returns `{ job_id, job_json_path: "jobs/running" }`, or `"None"` twice when the queue is empty.
+ * @returns `{ job_id, job_json_path: "jobs/running", token }`, or `"None"` for both paths when the queue is empty.
  * @throws {NotFoundError} When the backend has no config (checked when stamping).
+ * @throws {StorageError} When the storage refuses.
  *
  * @example Poll an empty queue
  * ```ts
  * import assert from "node:assert/strict";
  * import { getNextJobInQueue, MemoryAdapter, uploadConfig } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
  *
  * const adapter = new MemoryAdapter();
- * await uploadConfig(adapter, {
- *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
- *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
- *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
- * });
+ * await uploadConfig(adapter, testBackendConfig("spins"));
  * const next = await getNextJobInQueue(adapter, "spins");
  * assert(next.job_id === "None" && next.job_json_path === "None");
+ * ```
+ *
+ * @example A job taken without `leaseMs` is leased for ten minutes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_LEASE_MS, getNextJobInQueue, Lease, leasesPath, uploadJob } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const { adapter } = await createTestAdapter({ backends: [testBackendConfig("spins")] });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
+ * await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
+ * const next = await getNextJobInQueue(adapter, "spins");
+ * const lease = Lease.parse(await adapter.get(leasesPath("spins"), next.job_id));
+ * assert(lease.token === next.token);
+ * assert(Date.parse(lease.expires_at) - Date.parse(lease.claimed_at) === DEFAULT_LEASE_MS);
  * ```
  */
 export async function getNextJobInQueue(
@@ -533,123 +470,119 @@ export async function getNextJobInQueue(
     }),
     now: clock,
   });
-  const jobId = await adapter.moveOldest(queuedPath(display), RUNNING);
-  if (jobId === undefined) return { job_id: "None", job_json_path: "None" };
-  try {
-    await writeLease(adapter, {
-      displayName: display,
-      jobId,
-      leaseMs,
-      now: clock,
-      expectNew: true,
-    });
-  } catch (error) {
-    // A job without a lease is not ours to run: back to the head of the queue.
-    await adapter.move(RUNNING, queuedPath(display), jobId).catch(() => {});
-    throw error;
-  }
-  return { job_id: jobId, job_json_path: RUNNING };
-}
-
-/** What {@linkcode writeLease} needs. */
-interface LeaseTerms {
-  displayName: string;
-  jobId: string;
-  leaseMs: number;
-  now: Clock;
-  /** Whether the job has no lease yet, as when it was just taken. */
-  expectNew?: boolean;
-}
-
-/** Records (or renews) a worker's lease on a running job. */
-export async function writeLease(
-  adapter: StorageAdapter,
-  terms: LeaseTerms,
-): Promise<Lease> {
-  const lease = leaseFor(terms.jobId, {
-    now: terms.now(),
-    leaseMs: terms.leaseMs,
+  const claim = await transitionsOf(adapter).claim(display, {
+    leaseMs,
+    now: clock,
   });
-  await putRecord(
-    adapter,
-    {
-      path: leasesPath(terms.displayName),
-      id: terms.jobId,
-    },
-    lease,
-    { expectNew: terms.expectNew },
-  );
-  return lease;
-}
-
-/** A lease on a job, taken now, for `leaseMs`. */
-export function leaseFor(
-  jobId: string,
-  terms: { now: number; leaseMs: number },
-): Lease {
-  return {
-    job_id: jobId,
-    claimed_at: new Date(terms.now).toISOString(),
-    expires_at: new Date(terms.now + terms.leaseMs).toISOString(),
-  };
+  if (claim === undefined) return { job_id: "None", job_json_path: "None" };
+  return { job_id: claim.jobId, job_json_path: RUNNING, token: claim.token };
 }
 
 /** What {@linkcode updateInDatabase} writes. */
 export interface JobOutcome {
   /** The result; required when the status is DONE. */
   result?: Result | null;
-  /** The new status. */
+  /** The new status; its `job_id` must be the job's. */
   status: StatusMsg;
   /** The job's id. */
   jobId: string;
   /** The backend's display name. */
   displayName: string;
+  /**
+   * The fencing token that {@linkcode getNextJobInQueue} returned. With it,
+   * the outcome is recorded only while the lease is still this worker's.
+   * Without it (sqooler-style callers) the call is unfenced: it acts on the
+   * job's current lease, whoever holds it.
+   */
+  token?: string;
+  /**
+   * When the result cannot be stored (the storage refuses), the attempt
+   * counts as failed; after this many failed attempts the job ends ERROR.
+   *
+   * @default {3}
+   */
+  maxAttempts?: number;
+  /**
+   * The clock, in milliseconds since the epoch.
+   *
+   * @default {Date.now}
+   */
+  now?: Clock;
 }
 
 /**
- * Writes what a worker found out about a job. With status DONE, the job moves
- * to `jobs/finished/<display>`, then the result and the status are written;
- * with ERROR, the job moves to `jobs/deleted`, then the status is written;
- * with any other status, only the status is written. A missing status file is
- * created, and the lease is dropped last. If the job was put back in its queue
- * meanwhile (its lease ran out), it is taken out again, since it is finished
- * now. The move decides: when the job is neither running nor queued, another
- * worker or a recovery decided it, and nothing is written.
+ * Writes what a worker found out about a job (sqooler's
+ * `update_in_database`). With DONE or ERROR the outcome is decided by the
+ * job's lease (a compare-and-swap on the token), then recorded in this order:
+ * the result (DONE), the status, the job file's move to
+ * `jobs/finished/<display>` (DONE) or `jobs/deleted` (ERROR), the lease's
+ * removal. A result that has not one entry per experiment of the job makes
+ * the job end ERROR, saying so. A status that is not final (INITIALIZING,
+ * QUEUED) is only written while the job is queued or running, and never
+ * replaces DONE or ERROR.
+ *
+ * If the storage refuses the result, the attempt counts as failed: the job
+ * goes back to its queue, or after `maxAttempts` failed attempts ends ERROR
+ * with the storage's message; the call then throws that
+ * {@linkcode StorageError}.
  *
  * @param adapter The storage.
- * @param outcome The status, the result, the job and the backend.
+ * @param outcome The status, the result, the job, the backend and the token.
  * @returns Nothing.
- * @throws {InvalidRecordError} When the status or the result does not match its schema, or DONE comes without a result.
+ * @throws {InvalidRecordError} When the status or the result does not match its schema, names another job or backend, or DONE comes without a result.
  * @throws {InvalidNameError} When the display name or the id is not acceptable.
- * @throws {NotFoundError} When a final outcome comes for a job that is neither running nor queued.
+ * @throws {LeaseLostError} When the token is no longer the job's current one; nothing was written.
+ * @throws {JobStateError} When the job is not running (final outcome) or neither queued nor running (progress), or its status is final already.
+ * @throws {StorageError} When the storage refuses.
  *
  * @example A worker's loop, once
  * ```ts
  * import assert from "node:assert/strict";
- * import {
- *   getNextJobInQueue, getStatus, MemoryAdapter, updateInDatabase, uploadConfig, uploadJob,
- * } from "@sqooler/storage";
+ * import { getNextJobInQueue, getStatus, updateInDatabase, uploadJob } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const adapter = new MemoryAdapter();
- * await uploadConfig(adapter, {
- *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
- *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
- *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
- * });
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const { adapter } = await createTestAdapter({ backends: [testBackendConfig("spins")] });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const jobId = await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
  * const next = await getNextJobInQueue(adapter, "spins");
  * await updateInDatabase(adapter, {
  *   jobId: next.job_id,
  *   displayName: "spins",
+ *   token: next.token,
  *   status: { job_id: next.job_id, status: "DONE", detail: "All done", error_message: "None" },
  *   result: {
- *     backend_name: null, display_name: "spins", backend_version: "1.0.0", job_id: next.job_id,
- *     qobj_id: null, success: true, status: "DONE", header: {}, results: [],
+ *     backend_name: null, display_name: "spins", backend_version: "0.1.0", job_id: next.job_id,
+ *     qobj_id: null, success: true, status: "DONE", header: {},
+ *     results: [{ header: { name: "experiment_0" }, shots: 1, success: true, data: { memory: ["0"] } }],
  *   },
  * });
  * const status = await getStatus(adapter, { displayName: "spins", username: "alice", jobId });
  * assert(status.status === "DONE");
+ * ```
+ *
+ * @example A worker whose lease was recovered changes nothing
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   getNextJobInQueue, LeaseLostError, recoverStaleJobs, updateInDatabase, uploadJob,
+ * } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const { adapter } = await createTestAdapter({ backends: [testBackendConfig("spins")] });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
+ * await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
+ * let time = Date.parse("2026-11-28T10:00:00Z");
+ * const now = () => time;
+ * const next = await getNextJobInQueue(adapter, "spins", { now, leaseMs: 60_000 });
+ * time += 120_000; // the worker stalls past its lease, and a recovery requeues the job
+ * await recoverStaleJobs(adapter, { displayName: "spins", now });
+ * const error = await updateInDatabase(adapter, {
+ *   jobId: next.job_id,
+ *   displayName: "spins",
+ *   token: next.token,
+ *   status: { job_id: next.job_id, status: "ERROR", detail: "", error_message: "late" },
+ * }).catch((e) => e);
+ * assert(error instanceof LeaseLostError);
  * ```
  */
 export async function updateInDatabase(
@@ -658,13 +591,27 @@ export async function updateInDatabase(
 ): Promise<void> {
   const displayName = assertDisplayName(outcome?.displayName);
   const jobId = assertJobId(outcome.jobId);
+  const token = outcome.token === undefined
+    ? undefined
+    : assertToken(outcome.token);
   const status = parseInput(outcome.status, "status", StatusMsg);
-  const statusKey = { path: statusPath(displayName), id: jobId };
-  if (status.status !== "DONE" && status.status !== "ERROR") {
-    // A report of progress: the job stays where it is.
-    await putRecord(adapter, statusKey, status);
-    return;
+  const maxAttempts = numberOption(outcome.maxAttempts, {
+    what: "number of attempts",
+    fallback: 3,
+    min: 1,
+    integer: true,
+  });
+  const now = clockOf(outcome);
+  if (status.job_id !== jobId) {
+    throw new InvalidRecordError(
+      `Invalid status: its job_id is ${
+        describeValue(status.job_id)
+      }, but the job is ${describeValue(jobId)}`,
+    );
   }
+  const ref = { displayName, jobId, token };
+  const transitions = transitionsOf(adapter);
+  if (!isFinal(status)) return await transitions.report(ref, status);
   let result: Result | undefined;
   if (status.status === "DONE") {
     if (outcome.result == null) {
@@ -673,37 +620,26 @@ export async function updateInDatabase(
       );
     }
     result = parseInput(outcome.result, "result", Result);
+    for (
+      const [field, expected] of [
+        ["job_id", jobId],
+        ["display_name", displayName],
+      ] as const
+    ) {
+      if (result[field] !== expected) {
+        throw new InvalidRecordError(
+          `Invalid result: its ${field} is ${
+            describeValue(result[field])
+          }, but the job's is ${describeValue(expected)}`,
+        );
+      }
+    }
   }
-  const target = result === undefined ? DELETED : finishedPath(displayName);
-  // Moving the job out of jobs/running decides its outcome: a recovery at the
-  // same time either moved it first or finds it gone. A job whose lease ran
-  // out may be back in its queue; it is finished now.
-  const moved =
-    await moveIfExists(adapter, { from: RUNNING, to: target, id: jobId }) ||
-    await moveIfExists(adapter, {
-      from: queuedPath(displayName),
-      to: target,
-      id: jobId,
-    });
-  if (!moved) {
-    throw new NotFoundError(
-      `Cannot record the outcome of job ${jobId} of ${displayName}: it is neither running nor queued, so another worker or a recovery decided it`,
-    );
-  }
-  // The result before the status, so that whoever reads DONE finds it; the
-  // lease last, so that recovery completes this if the process stops here.
-  if (result !== undefined) {
-    await putRecord(
-      adapter,
-      { path: resultsPath(displayName), id: jobId },
-      result,
-      {
-        expectNew: true,
-      },
-    );
-  }
-  await putRecord(adapter, statusKey, status);
-  await deleteIfExists(adapter, { path: leasesPath(displayName), id: jobId });
+  await transitions.complete(ref, { status, result }, {
+    maxAttempts,
+    leaseMs: DEFAULT_LEASE_MS,
+    now,
+  });
 }
 
 /**

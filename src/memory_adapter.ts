@@ -186,9 +186,19 @@ export class MemoryAdapter implements StorageAdapter {
         if (item === undefined) return undefined;
         // The heap keeps items of records that were since moved or rewritten.
         if (folder.get(item.id)?.seq !== item.seq) continue;
-        if (options?.prepare && !(await options.prepare(item.id))) {
-          skipped.push(item);
-          continue;
+        if (options?.prepare) {
+          let accepted: boolean;
+          try {
+            accepted = await options.prepare(item.id);
+          } catch (error) {
+            // The candidate keeps its place, as when prepare refuses it.
+            skipped.push(item);
+            throw error;
+          }
+          if (!accepted) {
+            skipped.push(item);
+            continue;
+          }
         }
         // Another caller may have moved it while `prepare` ran.
         const entry = folder.get(item.id);

@@ -110,6 +110,35 @@ export function assertJobId(value: unknown): string {
 }
 
 /**
+ * Checks a fencing token, as {@linkcode getNextJobInQueue} returns it: 1 to
+ * 128 ASCII letters, digits, `_` or `-` (tokens made here are 32 hex
+ * characters).
+ *
+ * @param value The token to check.
+ * @returns The token, typed as a string.
+ * @throws {InvalidNameError} When the token is not acceptable.
+ *
+ * @example Accept a token, refuse one that is not a string
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assertToken, InvalidNameError } from "@sqooler/storage";
+ *
+ * assert(assertToken("5f2b9c0e7d1a4b3c8e6f0a1b2c3d4e5f") === "5f2b9c0e7d1a4b3c8e6f0a1b2c3d4e5f");
+ * assert.throws(() => assertToken(42), InvalidNameError);
+ * ```
+ */
+export function assertToken(value: unknown): string {
+  if (typeof value !== "string" || !ID.test(value)) {
+    fail(
+      "fencing token",
+      value,
+      "expected the token that getNextJobInQueue returned",
+    );
+  }
+  return value;
+}
+
+/**
  * Checks the id of a record in a {@linkcode StorageAdapter}: 1 to 128 ASCII
  * letters, digits, `_` or `-`. It becomes a file name, so nothing else is let
  * through.

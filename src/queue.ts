@@ -1,41 +1,39 @@
 /**
  * Keeping queues healthy when workers die: leases that a worker extends while
- * it works, recovery of the jobs of workers that stopped, and counts of what
- * is queued, running, finished and failed.
+ * it works, a worker giving a job back, recovery of the jobs of workers that
+ * stopped, and counts of what is queued, running, finished and failed. Each
+ * transition is the job protocol's (`protocol.ts`).
  *
- * Delivery is at least once: a job whose worker died is run again, so a job
- * may run more than once, but it is never lost. Each recovery is counted in
- * the job's `attempts`.
+ * A job whose worker died runs again: a job runs once unless its worker
+ * stopped (or its storage refused its outcome) before its outcome was
+ * recorded; each such failed attempt is counted, and after `maxAttempts` of
+ * them the job ends ERROR.
  *
  * @module
  */
 
-import type { StorageAdapter } from "./adapter.ts";
-import { CorruptRecordError, NotFoundError } from "./errors.ts";
-import { DEFAULT_LEASE_MS, leaseFor, writeLease } from "./jobs.ts";
+import { records, type StorageAdapter } from "./adapter.ts";
+import { DEFAULT_LEASE_MS } from "./jobs.ts";
 import {
   DELETED,
   finishedPath,
-  leasesPath,
   metaPath,
   queuedPath,
-  recoveringPath,
-  resultsPath,
   RUNNING,
   statusPath,
 } from "./layout.ts";
-import { assertDisplayName, assertJobId } from "./names.ts";
+import { assertDisplayName, assertJobId, assertToken } from "./names.ts";
+import { transitionsOf } from "./protocol.ts";
 import {
   type Clock,
   clockOf,
-  deleteIfExists,
-  moveIfExists,
   numberOption,
-  putRecord,
   readIfReadable,
-  readRecord,
 } from "./records.ts";
-import { JobMeta, Lease, parseStoredTime, StatusMsg } from "./schemas.ts";
+import { JobMeta, type Lease, parseStoredTime } from "./schemas.ts";
+import type { RecoveryReport } from "./transitions.ts";
+
+export type { RecoveryReport };
 
 /** Options of {@linkcode recoverStaleJobs}. */
 export interface RecoverOptions {
@@ -48,12 +46,20 @@ export interface RecoverOptions {
    */
   olderThanMs?: number;
   /**
-   * After this many workers took a job and stopped, it is marked ERROR
-   * instead of being queued again.
+   * After this many failed attempts (workers that stopped, results the
+   * storage refused), a job ends ERROR instead of being queued again.
    *
    * @default {3}
    */
   maxAttempts?: number;
+  /**
+   * Also put back in their queue the running jobs that have no lease: jobs
+   * that another tool's worker (such as sqooler's Python worker) took, which
+   * may still be running. Off by default; they are only reported.
+   *
+   * @default {false}
+   */
+  requeueUnleased?: boolean;
   /**
    * The clock, in milliseconds since the epoch.
    *
@@ -62,51 +68,31 @@ export interface RecoverOptions {
   now?: Clock;
 }
 
-/** What {@linkcode recoverStaleJobs} did. */
-export interface RecoveryReport {
-  /** Jobs put back at the head of their queue. */
-  requeued: string[];
-  /** Jobs marked ERROR because too many workers stopped on them. */
-  failed: string[];
-  /** Jobs that had a final status but were still in `jobs/running`; moved where they belong. */
-  completed: string[];
-  /**
-   * Running jobs without a lease (taken by another tool, or by a worker that
-   * died right after taking them): they got a lease now, and are recovered by
-   * a later call if they are still running then.
-   */
-  adopted: string[];
-  /** Jobs whose lease is still good. */
-  alive: string[];
-  /** For each requeued or failed job: how many workers took it and stopped. */
-  attempts: Record<string, number>;
-}
-
 /**
- * Finds the running jobs of a backend whose worker stopped (their lease is
- * stale) and puts each back at the head of its queue, or marks it ERROR once
- * `maxAttempts` workers stopped on it. Call it when a worker starts and now
- * and then; any number of processes may call it at once.
+ * Finds the running jobs of a backend whose lease is stale (their worker
+ * stopped) and puts each back at the head of its queue, or marks it ERROR
+ * once it has `maxAttempts` failed attempts; finishes recording outcomes
+ * that a stopped worker had decided; and reports running jobs without a
+ * lease (another tool's), which it leaves alone unless `requeueUnleased`.
+ * Each job is recovered by a compare-and-swap of its stale lease, so a fresh
+ * lease is never touched and two recovering processes never both act on one
+ * job. Call it when a worker starts and now and then; `runWorker` does.
  *
  * @param adapter The storage.
  * @param options The backend, when a lease is stale, how many attempts a job gets, and the clock.
  * @returns What was done, job by job.
  * @throws {InvalidNameError} When the display name is not acceptable.
+ * @throws {InvalidRecordError} When an option is not acceptable.
+ * @throws {StorageError} When the storage refuses.
  *
  * @example Recover the job of a worker that died
  * ```ts
  * import assert from "node:assert/strict";
- * import {
- *   getNextJobInQueue, MemoryAdapter, recoverStaleJobs, uploadConfig, uploadJob,
- * } from "@sqooler/storage";
+ * import { getNextJobInQueue, recoverStaleJobs, uploadJob } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const adapter = new MemoryAdapter();
- * await uploadConfig(adapter, {
- *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
- *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
- *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
- * });
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const { adapter } = await createTestAdapter({ backends: [testBackendConfig("spins")] });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const jobId = await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
  * let time = Date.parse("2026-11-28T10:00:00Z");
  * const now = () => time;
@@ -120,253 +106,37 @@ export async function recoverStaleJobs(
   adapter: StorageAdapter,
   options: RecoverOptions,
 ): Promise<RecoveryReport> {
-  const display = assertDisplayName(options?.displayName);
-  const maxAttempts = numberOption(options.maxAttempts, {
-    what: "number of attempts",
-    fallback: 3,
-    min: 1,
-    integer: true,
-  });
+  const displayName = assertDisplayName(options?.displayName);
+  const maxAttempts = attemptsOption(options.maxAttempts);
   const olderThanMs = options.olderThanMs === undefined
     ? undefined
     : numberOption(options.olderThanMs, { what: "age", fallback: 0 });
-  const clock = clockOf(options);
-  const report: RecoveryReport = {
-    requeued: [],
-    failed: [],
-    completed: [],
-    adopted: [],
-    alive: [],
-    attempts: {},
-  };
-  const leased = new Set(await adapter.list(leasesPath(display)));
-  const running = await adapter.list(RUNNING);
-  const runningSet = new Set(running);
-  // A lease whose job left jobs/running: its worker stopped between moving the
-  // job and writing down why.
-  for (const jobId of leased) {
-    if (!runningSet.has(jobId)) {
-      await settle(adapter, { display, jobId, report });
-    }
-  }
-  for (const jobId of running) {
-    const { status, lease, ours } = await runningJob(adapter, {
-      display,
-      jobId,
-      leased,
-    });
-    if (!ours) continue;
-    if (status?.status === "DONE" || status?.status === "ERROR") {
-      // Written by a tool that sets the status before it moves the job.
-      const target = status.status === "DONE" ? finishedPath(display) : DELETED;
-      if (
-        await moveIfExists(adapter, { from: RUNNING, to: target, id: jobId })
-      ) {
-        report.completed.push(jobId);
-      }
-      await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
-      continue;
-    }
-    if (lease === undefined) {
-      await writeLease(adapter, {
-        displayName: display,
-        jobId,
-        leaseMs: olderThanMs || DEFAULT_LEASE_MS,
-        now: clock,
-      });
-      report.adopted.push(jobId);
-      continue;
-    }
-    const now = clock();
-    const stale = olderThanMs === undefined
-      ? now > parseStoredTime(lease.expires_at)
-      : now - parseStoredTime(lease.claimed_at) > olderThanMs;
-    if (!stale) {
-      report.alive.push(jobId);
-      continue;
-    }
-    await recoverOne(adapter, {
-      display,
-      jobId,
-      lease,
-      status,
-      maxAttempts,
-      report,
-    });
-  }
-  return report;
-}
-
-/** What the steps of {@linkcode recoverStaleJobs} work on. */
-interface Recovery {
-  display: string;
-  jobId: string;
-  report: RecoveryReport;
-}
-
-/**
- * Recovers one job with a stale lease. Moving the lease aside first makes this
- * process the only one to recover it; a lease that changed meanwhile (the job
- * was recovered and taken again) is put back untouched.
- */
-async function recoverOne(
-  adapter: StorageAdapter,
-  job: Recovery & {
-    lease: Lease;
-    status: StatusMsg | undefined;
-    maxAttempts: number;
-  },
-): Promise<void> {
-  const { display, jobId, report } = job;
-  const aside = {
-    from: leasesPath(display),
-    to: recoveringPath(display),
-    id: jobId,
-  };
-  if (!await moveIfExists(adapter, aside)) return;
-  try {
-    const held = await readIfReadable(
-      adapter,
-      { path: recoveringPath(display), id: jobId },
-      Lease,
-    );
-    if (held?.claimed_at !== job.lease.claimed_at) {
-      await moveIfExists(adapter, {
-        from: aside.to,
-        to: aside.from,
-        id: jobId,
-      });
-      return;
-    }
-    let meta: JobMeta | undefined;
-    let unreadable: string | undefined;
-    try {
-      meta = await readRecord(
-        adapter,
-        { path: metaPath(display), id: jobId },
-        JobMeta,
-      );
-    } catch (error) {
-      if (!(error instanceof CorruptRecordError)) throw error;
-      // Rewriting it would lose the owner and show the job to everyone.
-      unreadable = error.message;
-    }
-    const attempts = (meta?.attempts ?? 0) + 1;
-    if (unreadable !== undefined || attempts >= job.maxAttempts) {
-      // The move decides: a worker that finishes the job at the same time
-      // either moved it first (and its outcome stands) or finds it gone.
-      if (
-        !await moveIfExists(adapter, { from: RUNNING, to: DELETED, id: jobId })
-      ) return;
-      await putRecord(adapter, { path: statusPath(display), id: jobId }, {
-        job_id: jobId,
-        status: "ERROR",
-        detail: job.status?.detail ?? "Got your json.",
-        error_message: unreadable === undefined
-          ? `Job ${jobId} was taken by ${attempts} workers that stopped without finishing it; it is not run again.`
-          : `Job ${jobId} is not run again: its worker stopped, and ${unreadable}.`,
-      });
-      report.failed.push(jobId);
-    } else {
-      const requeue = { from: RUNNING, to: queuedPath(display), id: jobId };
-      if (!await moveIfExists(adapter, requeue)) return;
-      report.requeued.push(jobId);
-    }
-    if (unreadable === undefined) {
-      await putRecord(adapter, { path: metaPath(display), id: jobId }, {
-        ...(meta ?? { job_id: jobId, username: null, submitted_at: null }),
-        attempts,
-      });
-    }
-    report.attempts[jobId] = attempts;
-  } finally {
-    await deleteIfExists(adapter, { path: recoveringPath(display), id: jobId });
-  }
-}
-
-/**
- * Completes the record of a job whose lease outlived its place in
- * `jobs/running`: a worker moved it (the decision) and stopped before it wrote
- * the status, or a release stopped before it dropped the lease.
- */
-async function settle(adapter: StorageAdapter, job: Recovery): Promise<void> {
-  const { display, jobId, report } = job;
-  const status = await readIfReadable(
-    adapter,
-    { path: statusPath(display), id: jobId },
-    StatusMsg,
+  const requeueUnleased = records.flag(
+    options.requeueUnleased ?? false,
+    "requeueUnleased",
   );
-  const final = status?.status === "DONE" || status?.status === "ERROR";
-  if (!final && await holds(adapter, finishedPath(display), jobId)) {
-    if (await holds(adapter, resultsPath(display), jobId)) {
-      await putRecord(adapter, { path: statusPath(display), id: jobId }, {
-        job_id: jobId,
-        status: "DONE",
-        detail: `${status?.detail ?? "Got your json."}; All done`,
-        error_message: "None",
-      });
-      report.completed.push(jobId);
-    } else if (
-      // The result was lost with the worker: the job runs again.
-      await moveIfExists(adapter, {
-        from: finishedPath(display),
-        to: queuedPath(display),
-        id: jobId,
-      })
-    ) report.requeued.push(jobId);
-  } else if (!final && await holds(adapter, DELETED, jobId)) {
-    await putRecord(adapter, { path: statusPath(display), id: jobId }, {
-      job_id: jobId,
-      status: "ERROR",
-      detail: status?.detail ?? "Got your json.",
-      error_message:
-        `The worker of job ${jobId} stopped while it recorded why the job failed.`,
-    });
-    report.completed.push(jobId);
-  }
-  // A job that is queued again, or gone, needs no lease either.
-  if (!await holds(adapter, RUNNING, jobId)) {
-    await deleteIfExists(adapter, { path: leasesPath(display), id: jobId });
-  }
+  return await transitionsOf(adapter).recover(displayName, {
+    olderThanMs,
+    maxAttempts,
+    requeueUnleased,
+    leaseMs: DEFAULT_LEASE_MS,
+    now: clockOf(options),
+  });
 }
 
 /**
- * What this backend knows of a job in `jobs/running`, which all backends
- * share: its status, its lease, and whether it is this backend's at all (it
- * has a lease, a status or an owner record here).
+ * Checks a number of attempts: a whole number from 1; 3 when not given.
+ *
+ * @internal
  */
-async function runningJob(
-  adapter: StorageAdapter,
-  job: { display: string; jobId: string; leased: ReadonlySet<string> },
-): Promise<{ status?: StatusMsg; lease?: Lease; ours: boolean }> {
-  const key = (path: string) => ({ path, id: job.jobId });
-  const status = await readIfReadable(
-    adapter,
-    key(statusPath(job.display)),
-    StatusMsg,
-  );
-  const lease = job.leased.has(job.jobId)
-    ? await readIfReadable(adapter, key(leasesPath(job.display)), Lease)
-    : undefined;
-  const ours = job.leased.has(job.jobId) || status !== undefined ||
-    await holds(adapter, metaPath(job.display), job.jobId);
-  return { status, lease, ours };
-}
-
-/** Whether a folder holds a record. */
-async function holds(
-  adapter: StorageAdapter,
-  path: string,
-  id: string,
-): Promise<boolean> {
-  try {
-    await adapter.get(path, id);
-    return true;
-  } catch (error) {
-    if (error instanceof NotFoundError) return false;
-    if (error instanceof CorruptRecordError) return true;
-    throw error;
-  }
+export function attemptsOption(value: unknown): number {
+  return numberOption(value, {
+    what: "number of attempts",
+    fallback: 3,
+    min: 1,
+    max: 1_000_000,
+    integer: true,
+  });
 }
 
 /** Which job to release, for {@linkcode releaseJob}. */
@@ -375,6 +145,29 @@ export interface ReleaseOptions {
   displayName: string;
   /** The job's id. */
   jobId: string;
+  /**
+   * The fencing token of the worker's claim. Without it the call is
+   * unfenced: it releases the job under whatever lease it has.
+   */
+  token?: string;
+  /**
+   * Why the attempt failed, if it did: the release then counts as a failed
+   * attempt, and after `maxAttempts` of them the job ends ERROR with this
+   * reason. Without it the job goes back unharmed.
+   */
+  failure?: string;
+  /**
+   * With `failure`: how many failed attempts a job gets.
+   *
+   * @default {3}
+   */
+  maxAttempts?: number;
+  /**
+   * The clock, in milliseconds since the epoch.
+   *
+   * @default {Date.now}
+   */
+  now?: Clock;
 }
 
 /**
@@ -383,27 +176,25 @@ export interface ReleaseOptions {
  * takes it first. For a worker that stops before it could finish a job.
  *
  * @param adapter The storage.
- * @param options The backend and the job.
- * @returns Whether the job was released; false when it was no longer running.
- * @throws {InvalidNameError} When the display name or the id is not acceptable.
+ * @param options The backend, the job, the token, and why, if the attempt failed.
+ * @returns Whether the job went back to its queue; false when it was not
+ * running under a lease (it was finished, or another tool holds it), or when a
+ * failed attempt was its last and it ended ERROR.
+ * @throws {InvalidNameError} When the display name, the id or the token is not acceptable.
+ * @throws {LeaseLostError} When the token is no longer the job's current one.
+ * @throws {StorageError} When the storage refuses.
  *
  * @example A worker that must stop gives its job back
  * ```ts
  * import assert from "node:assert/strict";
- * import {
- *   getFileQueue, getNextJobInQueue, MemoryAdapter, queuedPath, releaseJob, uploadConfig, uploadJob,
- * } from "@sqooler/storage";
+ * import { getFileQueue, getNextJobInQueue, queuedPath, releaseJob, uploadJob } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const adapter = new MemoryAdapter();
- * await uploadConfig(adapter, {
- *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
- *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
- *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
- * });
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const { adapter } = await createTestAdapter({ backends: [testBackendConfig("spins")] });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const jobId = await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
- * await getNextJobInQueue(adapter, "spins");
- * assert(await releaseJob(adapter, { displayName: "spins", jobId }));
+ * const next = await getNextJobInQueue(adapter, "spins");
+ * assert(await releaseJob(adapter, { displayName: "spins", jobId, token: next.token }));
  * assert.deepEqual(await getFileQueue(adapter, queuedPath("spins")), [jobId]);
  * ```
  */
@@ -413,17 +204,26 @@ export async function releaseJob(
 ): Promise<boolean> {
   const displayName = assertDisplayName(options?.displayName);
   const jobId = assertJobId(options.jobId);
-  // jobs/running is shared by all backends: the lease says whose job it is.
-  if (!await holds(adapter, leasesPath(displayName), jobId)) return false;
-  const moved = await moveIfExists(adapter, {
-    from: RUNNING,
-    to: queuedPath(displayName),
-    id: jobId,
-  });
-  if (moved) {
-    await deleteIfExists(adapter, { path: leasesPath(displayName), id: jobId });
+  const token = options.token === undefined
+    ? undefined
+    : assertToken(options.token);
+  const failure = options.failure === undefined
+    ? undefined
+    : String(options.failure);
+  const maxAttempts = attemptsOption(options.maxAttempts);
+  const transitions = transitionsOf(adapter);
+  if (token === undefined) {
+    // Unfenced: only a job under this backend's lease is this caller's to give back.
+    const lease = await transitions.lease(displayName, jobId);
+    if (lease?.state !== "running") return false;
   }
-  return moved;
+  const outcome = await transitions.release({ displayName, jobId, token }, {
+    failure,
+    maxAttempts,
+    leaseMs: DEFAULT_LEASE_MS,
+    now: clockOf(options),
+  });
+  return outcome === "requeued";
 }
 
 /** Options of {@linkcode extendLease}. */
@@ -432,6 +232,11 @@ export interface ExtendLeaseOptions {
   displayName: string;
   /** The job's id. */
   jobId: string;
+  /**
+   * The fencing token of the worker's claim. Without it the call is
+   * unfenced: it extends whatever lease the job has.
+   */
+  token?: string;
   /**
    * How long the lease lasts from now, in milliseconds.
    *
@@ -448,27 +253,30 @@ export interface ExtendLeaseOptions {
 
 /**
  * Extends a worker's lease on a running job, for a job that takes longer than
- * its lease. Call it now and then while the job runs.
+ * its lease. Call it now and then while the job runs; `runWorker` does, every
+ * third of the lease.
  *
  * @param adapter The storage.
- * @param options The backend, the job, the lease's new length, and the clock.
+ * @param options The backend, the job, the token, the lease's new length, and the clock.
  * @returns The new lease.
- * @throws {NotFoundError} When the job has no lease: it was recovered and may run elsewhere.
+ * @throws {LeaseLostError} When the token is no longer the job's current one (the lease was recovered, or the job finished).
+ * @throws {JobStateError} Without a token, when the job has no lease.
+ * @throws {StorageError} When the storage refuses.
  *
  * @example Keep a long job's lease for another minute
  * ```ts
  * import assert from "node:assert/strict";
- * import { extendLease } from "@sqooler/storage";
+ * import { extendLease, getNextJobInQueue, uploadJob } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
- * const { adapter, jobIds } = await createTestAdapter({
- *   backends: [testBackendConfig("spins")],
- *   jobs: [{ displayName: "spins", username: "alice", job, state: "running" }],
- * });
+ * const { adapter } = await createTestAdapter({ backends: [testBackendConfig("spins")] });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
+ * const jobId = await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
+ * const { token } = await getNextJobInQueue(adapter, "spins");
  * const lease = await extendLease(adapter, {
  *   displayName: "spins",
- *   jobId: jobIds[0],
+ *   jobId,
+ *   token,
  *   leaseMs: 60_000,
  *   now: () => Date.parse("2026-11-28T10:00:00Z"),
  * });
@@ -478,13 +286,13 @@ export interface ExtendLeaseOptions {
  * @example A job without a lease cannot be extended
  * ```ts
  * import assert from "node:assert/strict";
- * import { extendLease, MemoryAdapter, NotFoundError } from "@sqooler/storage";
+ * import { extendLease, JobStateError, MemoryAdapter } from "@sqooler/storage";
  *
  * const error = await extendLease(new MemoryAdapter(), {
  *   displayName: "spins",
  *   jobId: "0123456789abcdef01234567",
  * }).catch((e) => e);
- * assert(error instanceof NotFoundError);
+ * assert(error instanceof JobStateError);
  * ```
  */
 export async function extendLease(
@@ -493,23 +301,18 @@ export async function extendLease(
 ): Promise<Lease> {
   const displayName = assertDisplayName(options?.displayName);
   const jobId = assertJobId(options.jobId);
+  const token = options.token === undefined
+    ? undefined
+    : assertToken(options.token);
   const leaseMs = numberOption(options.leaseMs, {
     what: "lease length",
     fallback: DEFAULT_LEASE_MS,
     min: 1,
   });
-  const lease = leaseFor(jobId, { now: clockOf(options)(), leaseMs });
-  try {
-    await adapter.update(leasesPath(displayName), jobId, lease);
-  } catch (error) {
-    if (error instanceof NotFoundError) {
-      throw new NotFoundError(
-        `Cannot extend the lease on job ${jobId} of ${displayName}: it has none; it was recovered or finished`,
-      );
-    }
-    throw error;
-  }
-  return lease;
+  return await transitionsOf(adapter).extend({ displayName, jobId, token }, {
+    leaseMs,
+    now: clockOf(options),
+  });
 }
 
 /** What {@linkcode getQueueStats} counts. */
@@ -522,8 +325,15 @@ export interface QueueStats {
   running: number;
   /** Age of the oldest lease on a running job, in milliseconds. */
   oldestLeaseAgeMs: number | null;
-  /** The running jobs, with the age of their lease (`null`: no lease). */
-  runningJobs: { jobId: string; leaseAgeMs: number | null }[];
+  /**
+   * The running jobs, with the age of their lease and when it runs out
+   * (`null`: no lease; another tool's worker holds the job).
+   */
+  runningJobs: {
+    jobId: string;
+    leaseAgeMs: number | null;
+    expiresAt: string | null;
+  }[];
   /** Jobs that finished (DONE). */
   finished: number;
   /** Jobs that failed (ERROR). */
@@ -575,24 +385,31 @@ export async function getQueueStats(
       oldestQueuedAgeMs = Math.max(now - submitted, 0);
     }
   }
-  const leased = new Set(await adapter.list(leasesPath(display)));
+  const transitions = transitionsOf(adapter);
+  const statuses = new Set(await adapter.list(statusPath(display)));
   const runningJobs: QueueStats["runningJobs"] = [];
   for (const jobId of await adapter.list(RUNNING)) {
-    const { lease, ours } = await runningJob(adapter, {
-      display,
-      jobId,
-      leased,
-    });
+    const lease = await transitions.lease(display, jobId).catch(() =>
+      undefined
+    );
+    // jobs/running is shared by all backends: a lease, a status or an owner
+    // record here says the job is this backend's.
+    const ours = lease !== undefined || statuses.has(jobId) ||
+      await readIfReadable(
+          adapter,
+          { path: metaPath(display), id: jobId },
+          JobMeta,
+        ) !== undefined;
     if (!ours) continue;
     runningJobs.push({
       jobId,
       leaseAgeMs: lease === undefined
         ? null
         : Math.max(now - parseStoredTime(lease.claimed_at), 0),
+      expiresAt: lease?.expires_at ?? null,
     });
   }
   const ages = runningJobs.flatMap((job) => job.leaseAgeMs ?? []);
-  const statuses = new Set(await adapter.list(statusPath(display)));
   const deleted = await adapter.list(DELETED);
   return {
     queued: queued.length,

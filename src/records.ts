@@ -16,8 +16,9 @@ import {
 import { describeValue } from "./names.ts";
 import { check, type Schema } from "./schemas.ts";
 
-/** A clock: milliseconds since the epoch. */
-export type Clock = () => number;
+import type { Clock } from "./transitions.ts";
+
+export type { Clock };
 
 /**
  * The clock of an options object (`Date.now` when none is given), checked on

@@ -307,6 +307,8 @@ export interface NextJob {
   job_id: string;
   /** `"jobs/running"`, or `"None"`. */
   job_json_path: string;
+  /** This library's addition: the claim's fencing token; absent when the queue was empty. */
+  token?: string;
 }
 
 /** How to reach a local storage (sqooler's `LocalLoginInformation`). */
@@ -332,21 +334,56 @@ export interface JobMeta {
 }
 
 /**
- * A worker's claim on a running job, as `leases/<display>/<id>.json`. It lets
- * {@linkcode recoverStaleJobs} tell a job whose worker died from one that is
- * still being worked on.
+ * Where a job's lease stands: `running` while its worker holds it; any other
+ * value means that the job's next state was decided (`done`, `error`, or back
+ * to the queue with `requeue`) and the clean-up that records it may still be
+ * in progress.
+ */
+export type LeaseState = "running" | "done" | "error" | "requeue";
+
+/**
+ * A worker's claim on a job, as `leases/<display>/<id>.json`: this library's
+ * record, which sqooler's Python tools never read. It exists while the job is
+ * in flight: from the claim until its outcome is fully recorded. Every change
+ * to it is a compare-and-swap on `token` and `state`, which is how a worker
+ * whose lease was taken away is fenced out.
  */
 export interface Lease {
   /** The job's id. */
   job_id: string;
-  /** When the worker took the job (or the lease was last extended), as ISO 8601. */
+  /** The fencing token: fresh random hex for every claim. */
+  token: string;
+  /** Where the lease stands. */
+  state: LeaseState;
+  /** When the worker took the job, as ISO 8601. */
   claimed_at: string;
-  /** When the claim runs out unless it is extended, as ISO 8601. */
+  /**
+   * When the lease runs out unless it is extended, as ISO 8601; for a decided
+   * transition, when others may finish its clean-up.
+   */
   expires_at: string;
+  /** When the lease was last taken or extended, as ISO 8601. */
+  renewed_at: string;
+  /** For a decided transition: the job's failed attempts once it is recorded. */
+  attempts: number | null;
+  /** For a decided `error`: the message the job's status gets. */
+  error_message: string | null;
 }
 
-const int = z.int();
-const count = z.int().nonnegative();
+// Python's json writes integers of any size, NaN and infinities, and pydantic
+// takes them as int and float; a JS number holds them all (big integers
+// rounded), so these schemas accept every number Python would.
+const number = z.custom<number>((value) => typeof value === "number", {
+  error: "expected a number",
+});
+const int = z.custom<number>(
+  (value) => typeof value === "number" && Number.isInteger(value),
+  { error: "expected a whole number" },
+);
+const count = z.custom<number>(
+  (value) => typeof value === "number" && Number.isInteger(value) && value >= 0,
+  { error: "expected a whole number ≥ 0" },
+);
 const status = z.enum(["INITIALIZING", "QUEUED", "DONE", "ERROR"]);
 const displayName = z.string().regex(/^[a-z0-9]{1,64}$/, {
   error: "expected 1 to 64 lowercase letters and digits",
@@ -382,7 +419,7 @@ export const StatusMsg: Schema<StatusMsg> = z.object({
 const gate = z.object({
   name: z.string(),
   wires: z.array(int),
-  params: z.array(z.number()),
+  params: z.array(number),
 }).loose();
 
 /**
@@ -399,14 +436,28 @@ const gate = z.object({
  */
 export const Gate: Schema<Gate> = gate;
 
-const instruction = z.tuple([z.string(), z.array(int), z.array(z.number())]);
+const instruction = z.tuple([z.string(), z.array(int), z.array(number)]);
+
+/**
+ * Schema of {@linkcode Instruction}: `[name, wires, params]`.
+ *
+ * @example Refuse an instruction without parameters
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Instruction } from "@sqooler/storage";
+ *
+ * assert.deepEqual(Instruction.parse(["rx", [0], [1.5]]), ["rx", [0], [1.5]]);
+ * assert(!Instruction.safeParse(["rx", [0]]).success);
+ * ```
+ */
+export const Instruction: Schema<Instruction> = instruction;
 
 const experiment = z.object({
   instructions: z.array(instruction),
   num_wires: count,
   shots: count,
   wire_order: z.string(),
-  seed: z.int().nullable().optional(),
+  seed: int.nullable().optional(),
 }).loose();
 
 /**
@@ -641,6 +692,7 @@ export const BackendStatusOut: Schema<BackendStatusOut> = z.object({
 export const NextJob: Schema<NextJob> = z.object({
   job_id: z.string(),
   job_json_path: z.string(),
+  token: z.string().optional(),
 });
 
 /**
@@ -664,7 +716,8 @@ export const JobMeta: Schema<JobMeta> = z.object({
 }).loose();
 
 /**
- * Schema of {@linkcode Lease}.
+ * Schema of {@linkcode Lease}. A lease written by an earlier version of this
+ * library (no token, no state) reads as a running lease with an empty token.
  *
  * @example Refuse a lease with a time that does not exist
  * ```ts
@@ -672,15 +725,24 @@ export const JobMeta: Schema<JobMeta> = z.object({
  * import { Lease } from "@sqooler/storage";
  *
  * const lease = { job_id: "abc", claimed_at: "2026-11-28T10:00:00Z", expires_at: "2026-11-28T10:10:00Z" };
- * assert(Lease.parse(lease).expires_at === "2026-11-28T10:10:00Z");
+ * const parsed = Lease.parse(lease);
+ * assert(parsed.state === "running" && parsed.token === "" && parsed.renewed_at === lease.claimed_at);
  * assert(!Lease.safeParse({ ...lease, expires_at: "2026-13-01T10:00:00Z" }).success);
  * ```
  */
 export const Lease: Schema<Lease> = z.object({
   job_id: z.string(),
+  token: z.string().default(""),
+  state: z.enum(["running", "done", "error", "requeue"]).default("running"),
   claimed_at: isoTime,
   expires_at: isoTime,
-}).loose();
+  renewed_at: isoTime.optional(),
+  attempts: count.nullable().default(null),
+  error_message: z.string().nullable().default(null),
+}).loose().transform((lease) => ({
+  ...lease,
+  renewed_at: lease.renewed_at ?? lease.claimed_at,
+}));
 
 /**
  * Schema of {@linkcode LocalLoginInformation}.
@@ -697,6 +759,24 @@ export const Lease: Schema<Lease> = z.object({
 export const LocalLoginInformation: Schema<LocalLoginInformation> = z.object({
   base_path: z.string().min(1),
 });
+
+/**
+ * Checks data against a schema and lists every problem with where it is.
+ *
+ * @internal
+ * @returns `[]` when the data matches.
+ */
+export function problemsOf(
+  schema: Schema<unknown>,
+  data: unknown,
+): { path: PropertyKey[]; message: string }[] {
+  const result = schema.safeParse(data);
+  if (result.success) return [];
+  return ((result.error as z.ZodError).issues ?? []).map((issue) => ({
+    path: issue.path,
+    message: issue.message,
+  }));
+}
 
 /**
  * Checks data against a schema and says what is wrong in one line.

@@ -388,11 +388,12 @@ Deno.test("cli queue counts a backend's jobs, with the running ones' leases", as
   });
 });
 
-Deno.test("cli recover adopts unleased running jobs, and checks its options", async () => {
+Deno.test("cli recover lists unleased running jobs and requeues them only with --requeue-unleased, and checks its options", async () => {
   await withStore(async (_root, base) => {
     const report = await cli(["recover", "fermions", "--json", ...base]);
     assertOk(report);
-    assert.deepEqual(JSON.parse(report.stdout).adopted, [RUNNING]);
+    assert.deepEqual(JSON.parse(report.stdout).unleased, [RUNNING]);
+    assert.deepEqual(JSON.parse(report.stdout).requeued, []);
     const [text, duration, attempts, unknown] = await Promise.all([
       cli(["recover", "fermions", "--older-than", "1h", ...base]),
       cli(["recover", "fermions", "--older-than", "5 minutes", ...base]),
@@ -402,7 +403,7 @@ Deno.test("cli recover adopts unleased running jobs, and checks its options", as
     assertOk(text);
     assert.match(
       text.stdout,
-      /^Recovery of fermions: 0 requeued, 0 failed, 0 completed, 0 adopted, 1 still alive$/m,
+      /^Recovery of fermions: 0 requeued, 0 failed, 0 completed, 1 without a lease, 0 still alive$/m,
     );
     assertError(
       duration,
@@ -411,6 +412,15 @@ Deno.test("cli recover adopts unleased running jobs, and checks its options", as
     );
     assertError(attempts, 2, /Option --max-attempts needs a whole number ≥ 1/);
     assertError(unknown, 1, /Backend "nope" does not exist/);
+    const requeue = await cli([
+      "recover",
+      "fermions",
+      "--requeue-unleased",
+      "--json",
+      ...base,
+    ]);
+    assertOk(requeue);
+    assert.deepEqual(JSON.parse(requeue.stdout).requeued, [RUNNING]);
   });
 });
 

@@ -163,7 +163,9 @@ Deno.test("recoverStaleJobs() marks a job ERROR after maxAttempts workers were k
     assert.equal(status.status, "ERROR");
     assert.match(
       status.error_message,
-      new RegExp(`${jobId} was taken by 3 workers that stopped`),
+      new RegExp(
+        `${jobId} failed 3 attempts; the last because its worker stopped before it recorded an outcome`,
+      ),
     );
     assert.deepEqual(await getFileQueue(adapter, queuedPath(DISPLAY)), []);
     assert.deepEqual(await getFileQueue(adapter, RUNNING), []);

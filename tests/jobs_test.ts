@@ -11,13 +11,18 @@ import {
   getStatus,
   InvalidNameError,
   InvalidRecordError,
+  JobStateError,
   type JsonObject,
+  LeaseLostError,
   leasesPath,
   LocalAdapter,
   MemoryAdapter,
   metaPath,
+  type MoveOldestOptions,
   NotFoundError,
   queuedPath,
+  type RecordCheck,
+  recoverStaleJobs,
   type Result,
   resultsPath,
   RUNNING,
@@ -102,10 +107,15 @@ class LoggingAdapter implements StorageAdapter {
   get(path: string, id: string): Promise<JsonObject> {
     return this.#inner.get(path, id);
   }
-  update(path: string, id: string, content: object): Promise<void> {
+  update(
+    path: string,
+    id: string,
+    content: object,
+    options?: RecordCheck,
+  ): Promise<void> {
     return this.#logged(
       `write ${path}/${id}`,
-      this.#inner.update(path, id, content),
+      this.#inner.update(path, id, content, options),
     );
   }
   move(from: string, to: string, id: string): Promise<void> {
@@ -114,11 +124,18 @@ class LoggingAdapter implements StorageAdapter {
       this.#inner.move(from, to, id),
     );
   }
-  moveOldest(from: string, to: string): Promise<string | undefined> {
-    return this.#inner.moveOldest(from, to);
+  moveOldest(
+    from: string,
+    to: string,
+    options?: MoveOldestOptions,
+  ): Promise<string | undefined> {
+    return this.#inner.moveOldest(from, to, options);
   }
-  delete(path: string, id: string): Promise<void> {
-    return this.#logged(`delete ${path}/${id}`, this.#inner.delete(path, id));
+  delete(path: string, id: string, options?: RecordCheck): Promise<void> {
+    return this.#logged(
+      `delete ${path}/${id}`,
+      this.#inner.delete(path, id, options),
+    );
   }
   list(path: string): Promise<string[]> {
     return this.#inner.list(path);
@@ -376,11 +393,20 @@ Deno.test('getNextJobInQueue() returns "None" twice for an empty queue', async (
 Deno.test("getNextJobInQueue() records a lease on the job it takes", async () => {
   const adapter = await spinStore();
   const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
-  await getNextJobInQueue(adapter, "spins", { now: at(0), leaseMs: 30_000 });
+  const next = await getNextJobInQueue(adapter, "spins", {
+    now: at(0),
+    leaseMs: 30_000,
+  });
+  assert.match(next.token!, /^[0-9a-f]{32}$/);
   assert.deepEqual(await adapter.get(leasesPath("spins"), jobId), {
     job_id: jobId,
+    token: next.token,
+    state: "running",
     claimed_at: "2026-11-28T10:00:00.000Z",
+    renewed_at: "2026-11-28T10:00:00.000Z",
     expires_at: "2026-11-28T10:00:30.000Z",
+    attempts: null,
+    error_message: null,
   });
   // The default lease is ten minutes.
   const second = await uploadJob(adapter, { job: JOB, ...ALICE });
@@ -413,21 +439,22 @@ Deno.test("getNextJobInQueue() for a backend without config throws NotFoundError
 
 // ---- Writing back ----
 
-Deno.test("updateInDatabase() with DONE moves the job, then writes the result, the status, and drops the lease", async () => {
+Deno.test("updateInDatabase() with DONE decides on the lease, then writes the result, the status, moves the job, and drops the lease", async () => {
   const adapter = new LoggingAdapter();
   await spinStore(adapter);
   const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
   await uploadStatus(adapter, { ...ALICE, jobId });
-  await getNextJobInQueue(adapter, "spins");
+  const { token } = await getNextJobInQueue(adapter, "spins");
   adapter.log.length = 0;
-  await updateInDatabase(adapter, ran(jobId));
-  // The move decides the outcome; the result comes before the status, so
-  // that whoever reads DONE finds it; the lease goes last, so that recovery
-  // completes the record if the worker stops in between.
+  await updateInDatabase(adapter, { ...ran(jobId), token });
+  // The lease's compare-and-swap decides the outcome; the result comes
+  // before the status, so that whoever reads DONE finds it; the lease goes
+  // last, so that recovery completes the record if the worker stops between.
   assert.deepEqual(adapter.log, [
-    `move jobs/running/${jobId} jobs/finished/spins`,
+    `write leases/spins/${jobId}`,
     `write results/spins/${jobId}`,
     `write status/spins/${jobId}`,
+    `move jobs/running/${jobId} jobs/finished/spins`,
     `delete leases/spins/${jobId}`,
   ]);
   assert.deepEqual(
@@ -540,17 +567,100 @@ Deno.test("updateInDatabase() with a status that is not final only writes the st
   assert.deepEqual(await adapter.list(leasesPath("spins")), [jobId]);
 });
 
-Deno.test("updateInDatabase() takes a job that was put back in its queue out of it when its DONE arrives", async () => {
+Deno.test("updateInDatabase() with a stale token changes nothing, also after the job was taken again", async () => {
   const adapter = await spinStore();
   const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
-  const other = await uploadJob(adapter, { job: JOB, ...ALICE });
-  await getNextJobInQueue(adapter, "spins");
-  // Its lease ran out and it went back to the queue; the slow worker finishes.
-  await adapter.move(RUNNING, queuedPath("spins"), jobId);
-  await updateInDatabase(adapter, ran(jobId));
-  assert.deepEqual(await adapter.list(queuedPath("spins")), [other]);
+  await uploadStatus(adapter, { ...ALICE, jobId });
+  const slow = await getNextJobInQueue(adapter, "spins", {
+    now: at(0),
+    leaseMs: 1_000,
+  });
+  // Its lease runs out and a recovery puts the job back in the queue.
+  await recoverStaleJobs(adapter, { displayName: "spins", now: at(5_000) });
+  const before = await snapshot(adapter);
+  await assert.rejects(
+    updateInDatabase(adapter, { ...ran(jobId), token: slow.token }),
+    LeaseLostError,
+  );
+  assert.deepEqual(await snapshot(adapter), before);
+  // Another worker takes it; the slow worker still cannot finish it.
+  const fresh = await getNextJobInQueue(adapter, "spins", { now: at(6_000) });
+  assert.equal(fresh.job_id, jobId);
+  await assert.rejects(
+    updateInDatabase(adapter, { ...ran(jobId), token: slow.token }),
+    LeaseLostError,
+  );
+  await updateInDatabase(adapter, { ...ran(jobId), token: fresh.token });
   assert.deepEqual(await adapter.list(finishedPath("spins")), [jobId]);
-  assert.equal((await getNextJobInQueue(adapter, "spins")).job_id, other);
+});
+
+Deno.test("updateInDatabase() never lets a status that is not final replace DONE, nor creates a status for an unknown job", async () => {
+  const adapter = await spinStore();
+  const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+  await uploadStatus(adapter, { ...ALICE, jobId });
+  const next = await getNextJobInQueue(adapter, "spins");
+  await updateInDatabase(adapter, { ...ran(jobId), token: next.token });
+  const queued: StatusMsg = {
+    job_id: jobId,
+    status: "QUEUED",
+    detail: "Waiting",
+    error_message: "None",
+  };
+  await assert.rejects(
+    updateInDatabase(adapter, { jobId, displayName: "spins", status: queued }),
+    JobStateError,
+  );
+  assert.deepEqual(await getStatus(adapter, { ...ALICE, jobId }), done(jobId));
+  const unknown = "0123456789abcdef01234567";
+  await assert.rejects(
+    updateInDatabase(adapter, {
+      jobId: unknown,
+      displayName: "spins",
+      status: { ...queued, job_id: unknown },
+    }),
+    JobStateError,
+  );
+  assert.deepEqual(await adapter.list(statusPath("spins")), [jobId]);
+});
+
+Deno.test("updateInDatabase() refuses a status or result that names another job or backend", async () => {
+  const adapter = await spinStore();
+  const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+  const next = await getNextJobInQueue(adapter, "spins");
+  const before = await snapshot(adapter);
+  const other = "0123456789abcdef01234567";
+  for (
+    const outcome of [
+      { ...ran(jobId), status: done(other) },
+      { ...ran(jobId), result: { ...resultOf(jobId), job_id: other } },
+      { ...ran(jobId), result: { ...resultOf(jobId), display_name: "bosons" } },
+    ]
+  ) {
+    await assert.rejects(
+      updateInDatabase(adapter, { ...outcome, token: next.token }),
+      InvalidRecordError,
+    );
+  }
+  assert.deepEqual(await snapshot(adapter), before);
+});
+
+Deno.test("updateInDatabase() ends a job ERROR when its result has not one entry per experiment", async () => {
+  const adapter = await spinStore();
+  const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+  const next = await getNextJobInQueue(adapter, "spins");
+  await updateInDatabase(adapter, {
+    ...ran(jobId),
+    result: doneResult("spins", jobId, []),
+    token: next.token,
+  });
+  const status = await getStatus(adapter, { ...ALICE, jobId });
+  assert.equal(status.status, "ERROR");
+  assert.equal(
+    status.error_message,
+    "The backend returned 0 results for a job of 1 experiment; every experiment needs exactly one.",
+  );
+  assert.deepEqual(await adapter.list(DELETED), [jobId]);
+  assert.deepEqual(await adapter.list(resultsPath("spins")), []);
 });
 
 Deno.test("getFileQueue() lists ids oldest first and refuses bad paths", async () => {

@@ -8,11 +8,12 @@ import {
   getStatus,
   InvalidNameError,
   InvalidRecordError,
+  JobStateError,
+  LeaseLostError,
   leasesPath,
   LocalAdapter,
   MemoryAdapter,
   metaPath,
-  NotFoundError,
   queuedPath,
   recoverStaleJobs,
   releaseJob,
@@ -28,7 +29,6 @@ import {
   configOf,
   doneOutcome,
   doneResult,
-  doneStatus,
   errorStatus,
   jobOf,
 } from "./support/fixtures.ts";
@@ -83,7 +83,11 @@ Deno.test("getQueueStats() counts queued, running, finished and failed jobs", as
     oldestQueuedAgeMs: 70_000,
     running: 1,
     oldestLeaseAgeMs: 60_000,
-    runningJobs: [{ jobId: c, leaseAgeMs: 60_000 }],
+    runningJobs: [{
+      jobId: c,
+      leaseAgeMs: 60_000,
+      expiresAt: "2026-11-28T10:10:10.000Z",
+    }],
     finished: 1,
     failed: 1,
   });
@@ -118,7 +122,7 @@ Deno.test("recoverStaleJobs() puts a stale job back at the head of its queue and
     requeued: [a],
     failed: [],
     completed: [],
-    adopted: [],
+    unleased: [],
     alive: [],
     attempts: { [a]: 1 },
   });
@@ -186,9 +190,10 @@ Deno.test("recoverStaleJobs() marks a job ERROR with a clear message after maxAt
   const status = await getStatus(adapter, { ...ALICE, jobId: a });
   assert.equal(status.status, "ERROR");
   assert.equal(status.detail, "Got your json.");
-  assert.match(status.error_message, new RegExp(a));
-  assert.match(status.error_message, /3 workers/);
-  assert.match(status.error_message, /not run again/);
+  assert.equal(
+    status.error_message,
+    `Job ${a} failed 3 attempts; the last because its worker stopped before it recorded an outcome. It is not run again.`,
+  );
   assert.deepEqual(await adapter.list(DELETED), [a]);
   assert.deepEqual(await adapter.list(RUNNING), []);
   assert.deepEqual(await adapter.list(queuedPath("spins")), []);
@@ -197,28 +202,7 @@ Deno.test("recoverStaleJobs() marks a job ERROR with a clear message after maxAt
   assert.equal((await getQueueStats(adapter, "spins")).failed, 1);
 });
 
-Deno.test("recoverStaleJobs() completes jobs that have a final status but are still in jobs/running", async () => {
-  const { adapter, ids: [a, b] } = await spinStore(2);
-  await take(adapter, 0);
-  await take(adapter, 0);
-  // Workers that died after writing the status, before moving the job.
-  await adapter.upload(`results/spins`, a, doneResult("spins", a));
-  await adapter.update(statusPath("spins"), a, doneStatus(a));
-  await adapter.update(statusPath("spins"), b, errorStatus(b, "bad"));
-  const report = await recoverStaleJobs(adapter, {
-    ...SPINS,
-    olderThanMs: 30_000,
-    now: at(1_000),
-  });
-  assert.deepEqual(report.completed, [a, b]);
-  assert.deepEqual(report.requeued, []);
-  assert.deepEqual(await adapter.list(finishedPath("spins")), [a]);
-  assert.deepEqual(await adapter.list(DELETED), [b]);
-  assert.deepEqual(await adapter.list(RUNNING), []);
-  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
-});
-
-Deno.test("recoverStaleJobs() adopts a running job without lease, and recovers it later", async () => {
+Deno.test("recoverStaleJobs() leaves a running job without a lease alone, also with the clock hours ahead", async () => {
   const { adapter } = await spinStore(0);
   // Taken by sqooler's Python worker, which records no lease.
   const jobId = "5b4625859f0440c2af154efb";
@@ -233,21 +217,29 @@ Deno.test("recoverStaleJobs() adopts a running job without lease, and recovers i
   const foreign = "0123456789abcdef01234567";
   await adapter.upload(RUNNING, foreign, JOB);
 
-  const options = { ...SPINS, olderThanMs: 30_000 };
-  const first = await recoverStaleJobs(adapter, { ...options, now: at(0) });
-  assert.deepEqual(first.adopted, [jobId]);
-  assert.deepEqual(first.requeued, []);
-  assert.deepEqual(await adapter.get(leasesPath("spins"), jobId), {
-    job_id: jobId,
-    claimed_at: "2026-11-28T10:00:00.000Z",
-    expires_at: "2026-11-28T10:00:30.000Z",
+  for (const ms of [0, 3_600_000, 10 * 3_600_000]) {
+    const report = await recoverStaleJobs(adapter, {
+      ...SPINS,
+      olderThanMs: 30_000,
+      now: at(ms),
+    });
+    assert.deepEqual(report.unleased, [jobId]);
+    assert.deepEqual(report.requeued, []);
+  }
+  assert.deepEqual(
+    (await adapter.list(RUNNING)).sort(),
+    [foreign, jobId].sort(),
+  );
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+
+  // An operator who knows that the Python worker died puts it back.
+  const report = await recoverStaleJobs(adapter, {
+    ...SPINS,
+    requeueUnleased: true,
+    now: at(0),
   });
-  const later = await recoverStaleJobs(adapter, {
-    ...options,
-    now: at(31_000),
-  });
-  assert.deepEqual(later.requeued, [jobId]);
-  assert.deepEqual(later.attempts, { [jobId]: 1 });
+  assert.deepEqual(report.requeued, [jobId]);
+  assert.deepEqual(report.attempts, { [jobId]: 1 });
   assert.deepEqual(await adapter.list(queuedPath("spins")), [jobId]);
   assert.deepEqual(await adapter.list(RUNNING), [foreign]);
 });
@@ -271,11 +263,9 @@ Deno.test("extendLease() keeps a job from being recovered", async () => {
     leaseMs: 60_000,
     now: at(50_000),
   });
-  assert.deepEqual(lease, {
-    job_id: a,
-    claimed_at: "2026-11-28T10:00:50.000Z",
-    expires_at: "2026-11-28T10:01:50.000Z",
-  });
+  assert.equal(lease.claimed_at, "2026-11-28T10:00:00.000Z");
+  assert.equal(lease.renewed_at, "2026-11-28T10:00:50.000Z");
+  assert.equal(lease.expires_at, "2026-11-28T10:01:50.000Z");
   assert.deepEqual(await adapter.get(leasesPath("spins"), a), lease);
   // Past the first lease's end, by either rule.
   const byExpiry = await recoverStaleJobs(adapter, {
@@ -294,27 +284,49 @@ Deno.test("extendLease() keeps a job from being recovered", async () => {
   assert.deepEqual(after.requeued, [a]);
 });
 
-Deno.test("extendLease() throws NotFoundError once the job was recovered or finished", async () => {
+Deno.test("extendLease() with a token throws LeaseLostError once the job was recovered or finished", async () => {
   const { adapter, ids: [a, b] } = await spinStore(2);
-  await take(adapter, 0, 10_000);
+  const first = await getNextJobInQueue(adapter, "spins", {
+    now: at(0),
+    leaseMs: 10_000,
+  });
   await recoverStaleJobs(adapter, { ...SPINS, now: at(20_000) });
   await assert.rejects(
-    extendLease(adapter, { ...SPINS, jobId: a, now: at(21_000) }),
-    NotFoundError,
+    extendLease(adapter, {
+      ...SPINS,
+      jobId: a,
+      token: first.token,
+      now: at(21_000),
+    }),
+    LeaseLostError,
   );
   assert.deepEqual(await adapter.list(leasesPath("spins")), []);
 
-  assert.equal(await take(adapter, 30_000), a);
-  await updateInDatabase(adapter, doneOutcome("spins", a));
+  // Taken again: the first worker's token stays refused, and the new lease untouched.
+  const second = await getNextJobInQueue(adapter, "spins", { now: at(30_000) });
+  assert.equal(second.job_id, a);
+  const held = await adapter.get(leasesPath("spins"), a);
   await assert.rejects(
-    extendLease(adapter, { ...SPINS, jobId: a }),
-    NotFoundError,
+    extendLease(adapter, { ...SPINS, jobId: a, token: first.token }),
+    LeaseLostError,
   );
-  // A job still queued has no lease either.
+  assert.deepEqual(await adapter.get(leasesPath("spins"), a), held);
+
+  await updateInDatabase(adapter, {
+    ...doneOutcome("spins", a),
+    token: second.token,
+  });
   await assert.rejects(
-    extendLease(adapter, { ...SPINS, jobId: b }),
-    NotFoundError,
+    extendLease(adapter, { ...SPINS, jobId: a, token: second.token }),
+    LeaseLostError,
   );
+  // Without a token, a job without a lease (finished, or still queued) cannot be extended.
+  for (const jobId of [a, b]) {
+    await assert.rejects(
+      extendLease(adapter, { ...SPINS, jobId }),
+      JobStateError,
+    );
+  }
 });
 
 Deno.test("extendLease() refuses a lease length that is not positive, and bad names", async () => {
@@ -337,7 +349,8 @@ Deno.test("extendLease() refuses a lease length that is not positive, and bad na
 Deno.test("recoverStaleJobs() fails a job whose meta record is unreadable, and leaves the record alone", async () => {
   const { adapter, ids: [jobId] } = await spinStore(1);
   await getNextJobInQueue(adapter, "spins", { now: at(0), leaseMs: 1000 });
-  // Rewriting the record with no owner would show the job to every user.
+  // Rewriting the record with no owner would show the job to every user,
+  // and without it the attempts cannot be counted: it must not run again.
   await adapter.update(metaPath("spins"), jobId, { job_id: 7 });
 
   const report = await recoverStaleJobs(adapter, { ...SPINS, now: at(5000) });
@@ -356,12 +369,63 @@ Deno.test("releaseJob() puts a running job back at the head of its queue and dro
   const taken = await getNextJobInQueue(adapter, "spins", { now: at(0) });
   assert.equal(taken.job_id, first);
 
-  assert.equal(await releaseJob(adapter, { ...SPINS, jobId: first }), true);
+  assert.equal(
+    await releaseJob(adapter, { ...SPINS, jobId: first, token: taken.token }),
+    true,
+  );
   assert.deepEqual(await adapter.list(queuedPath("spins")), [first, second]);
   assert.deepEqual(await adapter.list(leasesPath("spins")), []);
   assert.deepEqual(await adapter.list(RUNNING), []);
   // A job that is no longer running is not released twice.
   assert.equal(await releaseJob(adapter, { ...SPINS, jobId: first }), false);
+  await assert.rejects(
+    releaseJob(adapter, { ...SPINS, jobId: first, token: taken.token }),
+    LeaseLostError,
+  );
+});
+
+Deno.test("releaseJob() with a stale token never drops the lease of the worker that took the job next", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  const slow = await getNextJobInQueue(adapter, "spins", {
+    now: at(0),
+    leaseMs: 1_000,
+  });
+  await recoverStaleJobs(adapter, { ...SPINS, now: at(5_000) });
+  const next = await getNextJobInQueue(adapter, "spins", { now: at(6_000) });
+  assert.equal(next.job_id, jobId);
+  const held = await adapter.get(leasesPath("spins"), jobId);
+  await assert.rejects(
+    releaseJob(adapter, { ...SPINS, jobId, token: slow.token }),
+    LeaseLostError,
+  );
+  assert.deepEqual(await adapter.get(leasesPath("spins"), jobId), held);
+  assert.deepEqual(await adapter.list(RUNNING), [jobId]);
+});
+
+Deno.test("releaseJob() with a failure counts the attempt, and ends the job ERROR after maxAttempts", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  const failure = "the storage refused the result";
+  for (let round = 1; round <= 3; round++) {
+    const next = await getNextJobInQueue(adapter, "spins", { now: at(round) });
+    assert.equal(next.job_id, jobId);
+    const requeued = await releaseJob(adapter, {
+      ...SPINS,
+      jobId,
+      token: next.token,
+      failure,
+      maxAttempts: 3,
+    });
+    assert.equal(requeued, round < 3);
+    assert.equal((await adapter.get(metaPath("spins"), jobId)).attempts, round);
+  }
+  const status = await getStatus(adapter, { ...ALICE, jobId });
+  assert.equal(status.status, "ERROR");
+  assert.equal(
+    status.error_message,
+    `Job ${jobId} failed 3 attempts; the last because ${failure}. It is not run again.`,
+  );
+  assert.deepEqual(await adapter.list(DELETED), [jobId]);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
 });
 
 Deno.test("queue functions refuse a broken clock or a bad number with InvalidRecordError", async () => {
@@ -444,27 +508,67 @@ function interleave(
   });
 }
 
-Deno.test("recoverStaleJobs() giving up never overwrites the DONE of a slow worker that finished at the same time", async () => {
-  const { adapter, ids: [jobId] } = await spinStore(1);
-  await take(adapter, 0, 1000);
-  // The worker records its outcome just as recovery is about to fail the job.
-  const racing = interleave(adapter, {
-    match: (method, args) => method === "move" && args[1] === DELETED,
-    before: () => updateInDatabase(adapter, doneOutcome("spins", jobId)),
-  });
+const isLeaseWrite = (method: string, args: unknown[]) =>
+  method === "update" && String(args[0]).startsWith("leases/");
 
-  const report = await recoverStaleJobs(racing, {
-    ...SPINS,
-    maxAttempts: 1,
-    now: at(60_000),
+Deno.test("a worker's DONE and a recovery's decision race on the lease: the first one stands, the other changes nothing", async (t) => {
+  await t.step("the worker decides first: the job ends DONE", async () => {
+    const { adapter, ids: [jobId] } = await spinStore(1);
+    const next = await getNextJobInQueue(adapter, "spins", {
+      now: at(0),
+      leaseMs: 1000,
+    });
+    // The worker records its outcome just before the recovery's compare-and-swap.
+    const racing = interleave(adapter, {
+      match: isLeaseWrite,
+      before: () =>
+        updateInDatabase(adapter, {
+          ...doneOutcome("spins", jobId),
+          token: next.token,
+        }),
+    });
+    const report = await recoverStaleJobs(racing, {
+      ...SPINS,
+      maxAttempts: 1,
+      now: at(60_000),
+    });
+    assert.deepEqual(report.failed, []);
+    assert.deepEqual(report.requeued, []);
+    assert.equal(
+      (await getStatus(adapter, { ...ALICE, jobId })).status,
+      "DONE",
+    );
+    assert.deepEqual(await adapter.list(finishedPath("spins")), [jobId]);
+    assert.deepEqual(await adapter.list(DELETED), []);
+    assert.deepEqual(await adapter.list(leasesPath("spins")), []);
   });
-
-  assert.deepEqual(report.failed, []);
-  const status = await getStatus(adapter, { ...ALICE, jobId });
-  assert.equal(status.status, "DONE");
-  assert.deepEqual(await adapter.list(finishedPath("spins")), [jobId]);
-  assert.deepEqual(await adapter.list(DELETED), []);
-  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+  await t.step(
+    "the recovery decides first: the late DONE is refused",
+    async () => {
+      const { adapter, ids: [jobId] } = await spinStore(1);
+      const next = await getNextJobInQueue(adapter, "spins", {
+        now: at(0),
+        leaseMs: 1000,
+      });
+      const racing = interleave(adapter, {
+        match: isLeaseWrite,
+        before: () => recoverStaleJobs(adapter, { ...SPINS, now: at(60_000) }),
+      });
+      await assert.rejects(
+        updateInDatabase(racing, {
+          ...doneOutcome("spins", jobId),
+          token: next.token,
+        }),
+        LeaseLostError,
+      );
+      assert.deepEqual(await adapter.list(queuedPath("spins")), [jobId]);
+      assert.deepEqual(await adapter.list(resultsPath("spins")), []);
+      assert.equal(
+        (await getStatus(adapter, { ...ALICE, jobId })).status,
+        "INITIALIZING",
+      );
+    },
+  );
 });
 
 Deno.test("recoverStaleJobs() in two processes recovers a job once, though it is taken again in between", async () => {
@@ -473,7 +577,7 @@ Deno.test("recoverStaleJobs() in two processes recovers a job once, though it is
   // Process 2 found the stale lease; before it acts, process 1 recovers the
   // job and a second worker takes it.
   const second = interleave(adapter, {
-    match: (method) => method === "move",
+    match: isLeaseWrite,
     before: async () => {
       await recoverStaleJobs(adapter, { ...SPINS, now: at(60_000) });
       assert.equal(await take(adapter, 61_000, 600_000), jobId);
@@ -491,36 +595,79 @@ Deno.test("recoverStaleJobs() in two processes recovers a job once, though it is
   assert.equal(meta.attempts, 1);
 });
 
-Deno.test("recoverStaleJobs() completes the record of a worker that stopped after moving its job", async () => {
+Deno.test("recoverStaleJobs() finishes recording the outcomes that stopped workers had decided", async () => {
   const { adapter, ids: [withResult, withoutResult, failed] } = await spinStore(
     3,
   );
-  for (let i = 0; i < 3; i++) await take(adapter, 0, 1000);
-  // Each worker died right after its move, before the status (and the lease).
-  await adapter.move(RUNNING, finishedPath("spins"), withResult);
+  const tokens = [];
+  for (let i = 0; i < 3; i++) {
+    tokens.push(
+      (await getNextJobInQueue(adapter, "spins", { now: at(0), leaseMs: 1000 }))
+        .token,
+    );
+  }
+  // Each worker decided on its lease, then died: one after storing its
+  // result, one before, one while recording why its job failed.
+  const decide = async (jobId: string, state: string, extra = {}) => {
+    const lease = await adapter.get(leasesPath("spins"), jobId);
+    await adapter.update(leasesPath("spins"), jobId, {
+      ...lease,
+      ...extra,
+      state,
+    });
+  };
+  await decide(withResult, "done");
   await adapter.upload(
     resultsPath("spins"),
     withResult,
     doneResult("spins", withResult),
   );
-  await adapter.move(RUNNING, finishedPath("spins"), withoutResult);
-  await adapter.move(RUNNING, DELETED, failed);
+  await decide(withoutResult, "done");
+  await decide(failed, "error", { error_message: "Wire 7 does not exist" });
 
-  const report = await recoverStaleJobs(adapter, { ...SPINS, now: at(1) });
+  // Not before the decided leases run out: their workers may still be at it.
+  const early = await recoverStaleJobs(adapter, { ...SPINS, now: at(500) });
+  assert.deepEqual(early.alive.length, 3);
 
+  const report = await recoverStaleJobs(adapter, { ...SPINS, now: at(5_000) });
   assert.deepEqual(report.completed.sort(), [withResult, failed].sort());
   assert.deepEqual(report.requeued, [withoutResult]);
+  assert.deepEqual(report.attempts, { [withoutResult]: 1 });
   assert.equal(
     (await getStatus(adapter, { ...ALICE, jobId: withResult })).status,
     "DONE",
   );
-  assert.equal(
-    (await getStatus(adapter, { ...ALICE, jobId: failed })).status,
-    "ERROR",
-  );
+  const status = await getStatus(adapter, { ...ALICE, jobId: failed });
+  assert.equal(status.status, "ERROR");
+  assert.equal(status.error_message, "Wire 7 does not exist");
   // Its result was lost with the worker, so it runs again.
   assert.deepEqual(await adapter.list(queuedPath("spins")), [withoutResult]);
+  assert.deepEqual(await adapter.list(finishedPath("spins")), [withResult]);
+  assert.deepEqual(await adapter.list(DELETED), [failed]);
   assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+  assert.equal(tokens.length, 3);
+});
+
+Deno.test("recoverStaleJobs() removes the lease of a claimer that died before it moved the job, and never runs it", async () => {
+  const { adapter, ids: [jobId] } = await spinStore(1);
+  // The claimer wrote its lease and died before the move.
+  await adapter.upload(leasesPath("spins"), jobId, {
+    job_id: jobId,
+    token: "0123456789abcdef0123456789abcdef",
+    state: "running",
+    claimed_at: new Date(T0).toISOString(),
+    renewed_at: new Date(T0).toISOString(),
+    expires_at: new Date(T0 + 1000).toISOString(),
+    attempts: null,
+    error_message: null,
+  });
+  // Until the lease is stale, no one takes the job.
+  assert.equal(await take(adapter, 500), "None");
+  const report = await recoverStaleJobs(adapter, { ...SPINS, now: at(5_000) });
+  assert.deepEqual(report.requeued, []);
+  assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+  assert.equal(await take(adapter, 6_000), jobId);
+  assert.equal((await adapter.get(metaPath("spins"), jobId)).attempts, 0);
 });
 
 Deno.test("getNextJobInQueue() puts the job back when its lease cannot be written", async () => {
@@ -569,18 +716,22 @@ Deno.test("updateInDatabase() refuses an outcome for a job that another worker o
       jobId,
       status: errorStatus(jobId, "late"),
     }),
-    NotFoundError,
+    JobStateError,
   );
   assert.equal((await getStatus(adapter, { ...ALICE, jobId })).status, "DONE");
   assert.deepEqual(await adapter.list(DELETED), []);
 });
 
-Deno.test("uploadStatus() for an unknown job id writes nothing", async () => {
+Deno.test("uploadStatus() for a job without an owner record writes the status, as sqooler does", async () => {
   const { adapter } = await spinStore(0);
+  // Submitted by another tool: the job file, and no owner record.
   const jobId = "0123456789abcdef01234567";
+  await adapter.upload(queuedPath("spins"), jobId, JOB);
   const status = await uploadStatus(adapter, { ...ALICE, jobId });
   assert.equal(status.status, "INITIALIZING");
-  assert.deepEqual(await adapter.list(statusPath("spins")), []);
-  // So a stranger cannot tell an unknown id from another user's job.
-  assert.equal((await getStatus(adapter, { ...ALICE, jobId })).status, "ERROR");
+  assert.deepEqual(await adapter.list(statusPath("spins")), [jobId]);
+  assert.equal(
+    (await getStatus(adapter, { ...ALICE, jobId })).status,
+    "INITIALIZING",
+  );
 });

@@ -253,11 +253,20 @@ Deno.test("JobMeta fills in its defaults and Lease needs both times", () => {
     attempts: 0,
   });
   assert(!JobMeta.safeParse({ job_id: "abc", attempts: -1 }).success);
+  // A lease as an earlier version of this library wrote it: no token, no state.
   const lease = {
     job_id: "abc",
     claimed_at: "2026-11-28T10:00:00.000Z",
     expires_at: "2026-11-28T10:10:00.000Z",
   };
-  assert.deepEqual(Lease.parse(lease), lease);
+  assert.deepEqual(Lease.parse(lease), {
+    ...lease,
+    token: "",
+    state: "running",
+    renewed_at: lease.claimed_at,
+    attempts: null,
+    error_message: null,
+  });
   assert(!Lease.safeParse({ ...lease, expires_at: "later" }).success);
+  assert(!Lease.safeParse({ ...lease, state: "lost" }).success);
 });

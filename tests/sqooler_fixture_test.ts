@@ -228,7 +228,7 @@ Deno.test("getQueueStats() counts the fixture's jobs", async () => {
     assert.equal(stats.running, 1);
     // sqooler records no lease.
     assert.deepEqual(stats.runningJobs, [
-      { jobId: jobs.running, leaseAgeMs: null },
+      { jobId: jobs.running, leaseAgeMs: null, expiresAt: null },
     ]);
     assert.equal(stats.finished, 1);
     assert.equal(stats.failed, 1);
@@ -266,7 +266,12 @@ Deno.test("queued jobs finished by this library land where sqooler expects them"
     const now = () => Date.parse("2026-11-28T05:00:00Z");
 
     const first = await getNextJobInQueue(adapter, "fermions", { now });
-    assert.deepEqual(first, { job_id: doneId, job_json_path: "jobs/running" });
+    assert.deepEqual(first, {
+      job_id: doneId,
+      job_json_path: "jobs/running",
+      token: first.token,
+    });
+    assert.match(first.token!, /^[0-9a-f]{32}$/);
     const job = await getJobContent(adapter, {
       storagePath: first.job_json_path,
       jobId: doneId,

@@ -382,7 +382,12 @@ Deno.test("last_queue_check is unset before the first poll and set by getNextJob
       username: "test_user",
     });
     const next = await getNextJobInQueue(adapter, "dummyjobs1", { now });
-    assert.deepEqual(next, { job_id: jobId, job_json_path: "jobs/running" });
+    // sqooler's two fields, and this library's fencing token.
+    assert.deepEqual(next, {
+      job_id: jobId,
+      job_json_path: "jobs/running",
+      token: next.token,
+    });
     assert.equal(
       (await getConfig(adapter, "dummyjobs1")).last_queue_check,
       new Date(NOW).toISOString(),

@@ -17,6 +17,7 @@ import {
   leasesPath,
   LocalAdapter,
   MemoryAdapter,
+  type MoveOldestOptions,
   queuedPath,
   Result,
   RUNNING,
@@ -337,11 +338,11 @@ class FlakyAdapter extends MemoryAdapter {
     super();
     this.failures = failures;
   }
-  override moveOldest(from: string, to: string) {
+  override moveOldest(from: string, to: string, options?: MoveOldestOptions) {
     if (this.failures-- > 0) {
       return Promise.reject(new Error("EIO: the disk hiccupped"));
     }
-    return super.moveOldest(from, to);
+    return super.moveOldest(from, to, options);
   }
 }
 
@@ -384,7 +385,8 @@ Deno.test("runWorker() extends the lease on a job while execute runs", async () 
           const expiresAt = await extended.promise;
           assert.equal(expiresAt, "2026-11-28T10:01:00.030Z");
           const lease = await adapter.get(leasesPath("spins"), jobIds[0]);
-          assert.equal(lease.claimed_at, "2026-11-28T10:01:00.000Z");
+          assert.equal(lease.claimed_at, "2026-11-28T10:00:00.000Z");
+          assert.equal(lease.renewed_at, "2026-11-28T10:01:00.000Z");
           return zeros(job);
         },
       },

@@ -12,10 +12,9 @@ import {
   updateInDatabase,
   uploadJob,
   uploadStatus,
-  writeLease,
 } from "../jobs.ts";
-import { queuedPath, RUNNING } from "../layout.ts";
 import { MemoryAdapter } from "../memory_adapter.ts";
+import { transitionsOf } from "../protocol.ts";
 import { describeValue } from "../names.ts";
 import type { Clock } from "../records.ts";
 import type {
@@ -146,18 +145,18 @@ export async function createTestAdapter(
     });
     await uploadStatus(adapter, { displayName, username, jobId });
     jobIds.push(jobId);
-    if (state === "running") {
-      await adapter.move(queuedPath(displayName), RUNNING, jobId);
-      await writeLease(adapter, {
-        displayName,
-        jobId,
-        leaseMs: DEFAULT_LEASE_MS,
-        now,
-      });
-    } else if (state === "done") {
+    if (state === "queued") continue;
+    // Taken by a worker, exactly as getNextJobInQueue takes a job.
+    const claim = await transitionsOf(adapter).claim(displayName, {
+      jobId,
+      leaseMs: DEFAULT_LEASE_MS,
+      now,
+    });
+    if (state === "done") {
       await updateInDatabase(adapter, {
         jobId,
         displayName,
+        token: claim?.token,
         status: {
           job_id: jobId,
           status: "DONE",
@@ -181,6 +180,7 @@ export async function createTestAdapter(
       await updateInDatabase(adapter, {
         jobId,
         displayName,
+        token: claim?.token,
         status: {
           job_id: jobId,
           status: "ERROR",
@@ -235,7 +235,7 @@ export function testBackendConfig(
     simulator: true,
     supported_instructions: ["rx", "rz", "load", "measure", "barrier"],
     num_wires: 3,
-    wire_order: "linear",
+    wire_order: "sequential",
     num_species: 1,
     ...overrides,
   };

@@ -92,12 +92,13 @@ export function doneResult(
 
 /**
  * What a worker writes back with updateInDatabase() for a job that ran: a
- * {@linkcode doneStatus} and a {@linkcode doneResult}.
+ * {@linkcode doneStatus} and a {@linkcode doneResult}, by default with one
+ * experiment's result, as for a job of {@linkcode jobOf}.
  */
 export function doneOutcome(
   displayName: string,
   jobId: string,
-  results: ExperimentData[] = [],
+  results: ExperimentData[] = [experimentOf(1)],
 ): JobOutcome {
   return {
     jobId,

@@ -1,0 +1,103 @@
+/**
+ * Keeping a worker's lease on a job while the job runs: it is extended every
+ * third of its length, and when it is lost (a recovery took it, or it could
+ * not be extended before it ran out) the keeper's signal aborts, so that the
+ * job's `execute` can stop and the worker does not record an outcome.
+ *
+ * @module
+ * @internal
+ */
+
+import type { StorageAdapter } from "../adapter.ts";
+import { LeaseLostError } from "../errors.ts";
+import { extendLease } from "../queue.ts";
+import { type Lease, parseStoredTime } from "../schemas.ts";
+import type { Clock, LeaseRef } from "../transitions.ts";
+import { sleep } from "./timers.ts";
+
+/** What a {@linkcode LeaseKeeper} keeps, and whom it tells. */
+export interface LeaseKeeperOptions {
+  /** The job and the claim's token. */
+  ref: Required<LeaseRef>;
+  /** The lease as the claim recorded it. */
+  lease: Lease;
+  /** The length each extension gives, in milliseconds. */
+  leaseMs: number;
+  /** The clock. */
+  now: Clock;
+  /** Called after each extension. */
+  onExtended(lease: Lease): void;
+  /** Called when an extension fails but the lease may still be good. */
+  onError(error: unknown): void;
+}
+
+/** Extends one lease until stopped; see the module doc. */
+export class LeaseKeeper {
+  #adapter: StorageAdapter;
+  #options: LeaseKeeperOptions;
+  #expiresAt: number;
+  #stopped = new AbortController();
+  #lost = new AbortController();
+  #running: Promise<void>;
+
+  /**
+   * Starts keeping a lease.
+   *
+   * @param adapter The storage.
+   * @param options The lease, how long each extension gives, and the listeners.
+   */
+  constructor(adapter: StorageAdapter, options: LeaseKeeperOptions) {
+    this.#adapter = adapter;
+    this.#options = options;
+    this.#expiresAt = parseStoredTime(options.lease.expires_at);
+    this.#running = this.#keep();
+  }
+
+  /** Aborted when the lease is lost; its reason is a {@linkcode LeaseLostError}. */
+  get signal(): AbortSignal {
+    return this.#lost.signal;
+  }
+
+  /**
+   * Stops extending, after an extension in flight has finished.
+   *
+   * @returns A promise that resolves once nothing is in flight.
+   */
+  stop(): Promise<void> {
+    this.#stopped.abort();
+    return this.#running;
+  }
+
+  async #keep(): Promise<void> {
+    const { ref, leaseMs, now } = this.#options;
+    const every = Math.max(Math.floor(leaseMs / 3), 1);
+    while (!this.#stopped.signal.aborted) {
+      await sleep(every, this.#stopped.signal);
+      if (this.#stopped.signal.aborted) return;
+      try {
+        const lease = await extendLease(this.#adapter, {
+          ...ref,
+          leaseMs,
+          now,
+        });
+        this.#expiresAt = parseStoredTime(lease.expires_at);
+        this.#options.onExtended(lease);
+      } catch (error) {
+        if (error instanceof LeaseLostError) return this.#lose(error);
+        this.#options.onError(error);
+        if (now() > this.#expiresAt) {
+          return this.#lose(
+            new LeaseLostError(
+              `The lease on job ${ref.jobId} of ${ref.displayName} ran out before it could be extended`,
+              { cause: error },
+            ),
+          );
+        }
+      }
+    }
+  }
+
+  #lose(error: LeaseLostError): void {
+    this.#lost.abort(error);
+  }
+}
