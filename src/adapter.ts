@@ -212,6 +212,22 @@ export interface StorageAdapter {
   sweepTempFiles?(
     options?: { olderThanMs?: number; now?: () => number },
   ): Promise<number>;
+
+  /**
+   * Capability: waits until a job may have been queued for one of the
+   * backends (a change feed, such as PostgreSQL's `LISTEN/NOTIFY`), until
+   * `timeoutMs` has passed, or until `signal` aborts, whichever comes first.
+   * Waking without a new job is allowed; missing one is not, within
+   * `timeoutMs`. An idle `runWorker` waits on it instead of polling.
+   *
+   * @param displayNames The backends whose queues to watch.
+   * @param options The longest wait in milliseconds, and a signal that ends it.
+   * @returns A promise that resolves when the wait is over.
+   */
+  waitForJobs?(
+    displayNames: string[],
+    options: { timeoutMs: number; signal: AbortSignal },
+  ): Promise<void>;
 }
 
 /**

@@ -112,6 +112,12 @@ export async function runWorker(
   return await new Worker(adapter, checkOptions(options)).run();
 }
 
+/**
+ * How long an idle worker waits at most on a storage that wakes it when jobs
+ * arrive ({@linkcode StorageAdapter.waitForJobs}), before it looks anyway.
+ */
+const IDLE_SAFETY_POLL_MS = 30_000;
+
 /** A job in hand. */
 interface Held {
   entry: Entry;
@@ -182,11 +188,28 @@ class Worker {
         this.#s.emit({ type: "idle" });
       }
       if (this.#s.untilIdle) break;
-      await sleep(this.#s.pollIntervalMs, signal);
+      await this.#idle();
     }
     const summary = { ...this.#summary };
     this.#s.emit({ type: "stopped", summary });
     return summary;
+  }
+
+  /** Waits for new jobs: woken by the storage where it can, else a poll interval. */
+  async #idle(): Promise<void> {
+    const { signal, pollIntervalMs, entries } = this.#s;
+    if (this.#adapter.waitForJobs === undefined) {
+      return await sleep(pollIntervalMs, signal);
+    }
+    try {
+      await this.#adapter.waitForJobs(
+        entries.map((entry) => entry.displayName),
+        { timeoutMs: Math.max(pollIntervalMs, IDLE_SAFETY_POLL_MS), signal },
+      );
+    } catch (error) {
+      this.#error("Could not wait for new jobs", error, {});
+      await sleep(pollIntervalMs, signal);
+    }
   }
 
   #backoff(failedRounds: number): number {

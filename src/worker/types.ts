@@ -156,7 +156,10 @@ export interface WorkerOptions {
   /** Stops the worker: it finishes or releases the job in hand, then resolves. */
   signal?: AbortSignal;
   /**
-   * How long to wait after every queue was found empty, in milliseconds.
+   * How long to wait after every queue was found empty, in milliseconds. On
+   * a storage that wakes idle workers when jobs arrive (`waitForJobs`, as
+   * PostgreSQL's does), the worker waits for that instead, and looks anyway
+   * after at most this or 30 s, whichever is longer.
    *
    * @default {1000}
    */
