@@ -212,8 +212,12 @@ export interface BackendConfigIn {
   pending_jobs: number | null;
   /** A message from the lab. */
   status_msg: string | null;
-  /** When a worker last looked at the queue, as ISO 8601 (`…Z` or `…+00:00`). */
-  last_queue_check: string | null;
+  /**
+   * When a worker last looked at the queue: ISO 8601 as this library and
+   * sqooler write it (`…Z`, `…+00:00`), or any spelling that pydantic
+   * accepts, kept as it was written.
+   */
+  last_queue_check: string | number | null;
   /** Whether results are signed (sqooler ≥ 0.9). */
   sign?: boolean;
   /** The id of the signing key (sqooler ≥ 0.9). */
@@ -388,13 +392,17 @@ const status = z.enum(["INITIALIZING", "QUEUED", "DONE", "ERROR"]);
 const displayName = z.string().regex(/^[a-z0-9]{1,64}$/, {
   error: "expected 1 to 64 lowercase letters and digits",
 });
-// sqooler writes `…ffffffZ` (pydantic) or `…+00:00` (isoformat); a naive time means UTC.
-const isoTime = z.string().regex(
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?$/,
-  { error: "expected an ISO 8601 time" },
-).refine((value) => !Number.isNaN(parseStoredTime(value)), {
-  error: "expected a time that exists",
-});
+// Every spelling of a time that pydantic (which sqooler uses) accepts for a
+// datetime: see parseStoredTime. A number is Unix time, as pydantic reads it.
+const anyTime = z.union([z.string(), z.number()]).refine(
+  (value) => !Number.isNaN(parseStoredTime(value)),
+  { error: "expected a date and time, such as 2024-05-01T10:00:00Z" },
+);
+// This library's own records hold the times it wrote: ISO 8601 strings.
+const isoTime = z.string().refine(
+  (value) => !Number.isNaN(parseStoredTime(value)),
+  { error: "expected a date and time, such as 2024-05-01T10:00:00Z" },
+);
 
 /**
  * Schema of {@linkcode StatusMsg}.
@@ -610,7 +618,7 @@ export const BackendConfigIn: Schema<BackendConfigIn> = z.object({
   operational: z.boolean().nullable().default(true).transform((v) => v ?? true),
   pending_jobs: count.nullable().default(null),
   status_msg: z.string().nullable().default(null),
-  last_queue_check: isoTime.nullable().default(null),
+  last_queue_check: anyTime.nullable().default(null),
 }).loose();
 
 /**
@@ -799,12 +807,49 @@ export function check<T>(
   return { ok: false, reason };
 }
 
+const TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt _](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+const DIGITS = /^[+-]?\d+(?:\.\d+)?$/;
+/** Above this, pydantic reads a Unix time as milliseconds, not seconds. */
+const MS_THRESHOLD = 2e10;
+
 /**
- * Reads a time as sqooler stores it (`…ffffffZ`, `…+00:00`, or naive UTC).
+ * Reads a time as sqooler and pydantic accept it: `YYYY-MM-DD`, then `T`,
+ * `t`, `_` or a space and `HH:MM`, optional `:SS` and a fraction of any
+ * length; then `Z`, an offset `±HH:MM`, `±HHMM` or `±HH`, or nothing (UTC);
+ * or a Unix time as a number or a string of digits (seconds, or milliseconds
+ * above 2·10¹⁰, as pydantic reads them).
  *
  * @internal
- * @returns Milliseconds since the epoch, or `NaN`.
+ * @returns Milliseconds since the epoch, or `NaN` for anything else.
  */
-export function parseStoredTime(value: string): number {
-  return Date.parse(/(Z|[+-]\d{2}:\d{2})$/.test(value) ? value : `${value}Z`);
+export function parseStoredTime(value: string | number): number {
+  if (typeof value === "number") return unixTime(value);
+  if (DIGITS.test(value)) return unixTime(Number(value));
+  const match = TIME.exec(value);
+  if (match === null) return NaN;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((
+    part,
+  ) => part === undefined ? 0 : Number(part));
+  const fraction = match[7] === undefined ? 0 : Number(`0.${match[7]}`) * 1000;
+  if (
+    month < 1 || month > 12 || day < 1 ||
+    day > new Date(Date.UTC(year, month, 0)).getUTCDate() || hour > 23 ||
+    minute > 59 || second > 59
+  ) return NaN;
+  let offset = 0;
+  if (match[9] !== undefined) {
+    const hours = Number(match[10]), minutes = Number(match[11] ?? 0);
+    if (hours > 23 || minutes > 59) return NaN;
+    offset = (match[9] === "-" ? -1 : 1) * (hours * 60 + minutes) * 60_000;
+  }
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, 0);
+  return utc.getTime() + Math.floor(fraction) - offset;
+}
+
+function unixTime(value: number): number {
+  if (!Number.isFinite(value)) return NaN;
+  return Math.abs(value) > MS_THRESHOLD ? value : value * 1000;
 }
