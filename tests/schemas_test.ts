@@ -58,20 +58,35 @@ Deno.test("BackendConfigIn reads null where sqooler writes null, and operational
   assert.equal(stopped.operational, false);
 });
 
-Deno.test("BackendConfigIn reads last_queue_check in both of sqooler's time formats", () => {
+Deno.test("BackendConfigIn reads last_queue_check in every spelling that pydantic accepts, and keeps it as written", () => {
   for (
     const time of [
       "2026-11-28T04:27:46.819278Z",
       "2026-11-28T04:21:07+00:00",
       "2026-11-28T04:21:07.123456+00:00",
       "2026-11-28T04:21:07",
+      "2026-11-28 04:21:07+00:00",
+      "2026-11-28T04:21Z",
+      "2026-11-28T06:21:07.123456789+02:00",
+      "2026-11-28T00:51:07.5-03:30",
+      "2026-11-28T04:21:07+0000",
+      "2026-11-28",
+      1764303667,
+      "1764303667",
     ]
   ) {
     const config = BackendConfigIn.parse({ ...CONFIG, last_queue_check: time });
     assert.equal(config.last_queue_check, time);
   }
   for (
-    const time of ["yesterday", "2026-11-28", "28.11.2026 04:21", 1764303667]
+    const time of [
+      "yesterday",
+      "28.11.2026 04:21",
+      "2026-02-30T10:00:00Z",
+      "2026-11-28T24:00:00Z",
+      "2026-11-28T04:21:07+25:00",
+      NaN,
+    ]
   ) {
     assert(
       !BackendConfigIn.safeParse({ ...CONFIG, last_queue_check: time }).success,
