@@ -10,6 +10,16 @@ export {
   testStorageAdapter,
 } from "./src/testing/conformance.ts";
 export {
+  type PeerHandle,
+  type PeerOperation,
+  type PeerOutcome,
+  type PeerRequest,
+  type PeerStreams,
+  servePeer,
+  spawnPeer,
+  type SpawnPeerOptions,
+} from "./src/testing/peer.ts";
+export {
   createTestAdapter,
   type SeedJob,
   type SeedState,

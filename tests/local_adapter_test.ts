@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { join, resolve } from "node:path";
+import { constants as osConstants } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   CorruptRecordError,
   InactiveStorageError,
@@ -8,8 +10,11 @@ import {
   LocalAdapter,
   type LocalAdapterOptions,
   newJobId,
+  NotFoundError,
+  StorageError,
 } from "../mod.ts";
-import { testStorageAdapter } from "../testing.ts";
+import { errorCode } from "../src/local_adapter.ts";
+import { spawnPeer, testStorageAdapter } from "../testing.ts";
 import { filesBelow, withTempDir } from "./support/folders.ts";
 
 const QUEUE = "jobs/queued/fermions";
@@ -33,20 +38,68 @@ async function uploadInOrder(
   }
 }
 
-Deno.test("LocalAdapter conforms to the StorageAdapter contract", (t) =>
-  testStorageAdapter<LocalAdapter>(t, {
-    async create(init) {
-      const basePath = await Deno.makeTempDir({ prefix: "sqooler_local_" });
-      try {
-        return new LocalAdapter({ basePath, ...init });
-      } catch (error) {
-        await Deno.remove(basePath, { recursive: true });
-        throw error;
-      }
+const PEER = fileURLToPath(new URL("./support/local_peer.ts", import.meta.url));
+/** The project's deno.json, whose imports the scripts of the tests need. */
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+
+/** Fresh storage in a temp folder, for the conformance suite. */
+async function createLocal(
+  init: { name?: string; active?: boolean },
+): Promise<LocalAdapter> {
+  const basePath = await Deno.makeTempDir({ prefix: "sqooler_local_" });
+  try {
+    return new LocalAdapter({ basePath, ...init });
+  } catch (error) {
+    await Deno.remove(basePath, { recursive: true });
+    throw error;
+  }
+}
+
+Deno.test("LocalAdapter conforms to the StorageAdapter contract, across instances and processes", async (t) => {
+  // The instances that reopen() made, closed with the adapter they share a folder with.
+  const reopened = new Map<LocalAdapter, LocalAdapter[]>();
+  await testStorageAdapter<LocalAdapter>(t, {
+    create: createLocal,
+    async dispose(adapter) {
+      for (const other of reopened.get(adapter) ?? []) other.close();
+      adapter.close();
+      await Deno.remove(adapter.basePath, { recursive: true });
     },
-    dispose: (adapter) => Deno.remove(adapter.basePath, { recursive: true }),
-    reopen: (adapter) =>
-      new LocalAdapter({ basePath: adapter.basePath, rescanIntervalMs: 0 }),
+    reopen(adapter) {
+      const other = new LocalAdapter({
+        basePath: adapter.basePath,
+        rescanIntervalMs: 0,
+      });
+      reopened.set(adapter, [...reopened.get(adapter) ?? [], other]);
+      return other;
+    },
+    peer: (adapter) =>
+      spawnPeer({
+        args: [
+          "run",
+          `--config=${CONFIG}`,
+          `--allow-read=${adapter.basePath}`,
+          `--allow-write=${adapter.basePath}`,
+          PEER,
+          adapter.basePath,
+        ],
+      }),
+    // A symbolic link to itself: every call on the folder meets ELOOP.
+    breakFolder: (adapter, storagePath) => {
+      const folder = join(adapter.basePath, storagePath);
+      Deno.mkdirSync(dirname(folder), { recursive: true });
+      Deno.symlinkSync(folder, folder);
+    },
+  });
+});
+
+Deno.test("LocalAdapter conforms to the StorageAdapter contract with file times set by the suite", (t) =>
+  testStorageAdapter<LocalAdapter>(t, {
+    create: createLocal,
+    async dispose(adapter) {
+      adapter.close();
+      await Deno.remove(adapter.basePath, { recursive: true });
+    },
     setWriteTime: (adapter, { storagePath, id, time }) =>
       Deno.utime(join(adapter.basePath, storagePath, `${id}.json`), time, time),
   }));
@@ -294,18 +347,18 @@ Deno.test("LocalAdapter touches nothing on disk for an invalid path or id", asyn
   });
 });
 
-Deno.test("LocalAdapter lists and takes by modification time, then by id", async () => {
+Deno.test("LocalAdapter lists and takes by modification time, not by the order of writes or ids", async () => {
   await withTempDir(async (basePath) => {
-    const adapter = new LocalAdapter({ basePath });
+    using adapter = new LocalAdapter({ basePath });
     for (const id of ["mmm", "aaa", "zzz", "bbb"]) {
       await adapter.upload(QUEUE, id, { id });
     }
     const base = Math.floor(Date.now() / 1000) - 3600;
     await setTime(basePath, `${QUEUE}/zzz.json`, base);
     await setTime(basePath, `${QUEUE}/mmm.json`, base + 1);
-    await setTime(basePath, `${QUEUE}/aaa.json`, base + 1);
     await setTime(basePath, `${QUEUE}/bbb.json`, base + 2);
-    const order = ["zzz", "aaa", "mmm", "bbb"];
+    await setTime(basePath, `${QUEUE}/aaa.json`, base + 3);
+    const order = ["zzz", "mmm", "bbb", "aaa"];
     assert.deepEqual(await adapter.list(QUEUE), order);
     const taken = [];
     for (let i = 0; i < order.length; i++) {
@@ -375,7 +428,7 @@ class Helper {
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        "--no-config",
+        `--config=${CONFIG}`,
         "--allow-read",
         "--allow-write",
         scriptPath,
@@ -505,4 +558,616 @@ Deno.test("LocalAdapter refuses options of the wrong type with InvalidRecordErro
       JSON.stringify(options),
     );
   }
+});
+
+// ---------------------------------------------------------------- conditional changes and claims
+
+Deno.test("LocalAdapter.moveOldest() rolls back a candidate that a Python worker renamed during prepare(), and takes the next", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath });
+    await uploadInOrder(adapter, QUEUE, ["c", "b", "a"]);
+    const rolledBack: string[] = [];
+    const id = await adapter.moveOldest(QUEUE, RUNNING, {
+      prepare: async (id) => {
+        // sqooler's worker takes a job with a plain rename, and no lock.
+        if (id === "c") {
+          await Deno.mkdir(join(basePath, RUNNING), { recursive: true });
+          await Deno.rename(
+            join(basePath, QUEUE, "c.json"),
+            join(basePath, RUNNING, "c.json"),
+          );
+        }
+        return true;
+      },
+      rollback: (id) => Promise.resolve(void rolledBack.push(id)),
+    });
+    assert.equal(id, "b");
+    assert.deepEqual(rolledBack, ["c"]);
+    assert.deepEqual((await adapter.list(RUNNING)).sort(), ["b", "c"]);
+    assert.deepEqual(await adapter.list(QUEUE), ["a"]);
+  });
+});
+
+/**
+ * Whether another process waits for the lock on a folder, as Linux tells in
+ * /proc/locks (a waiter's line reads `N: -> FLOCK … <device>:<inode> …`).
+ */
+function someoneWaitsOn(folder: string): boolean {
+  const inode = Deno.statSync(folder).ino;
+  return Deno.readTextFileSync("/proc/locks").split("\n").some((line) =>
+    line.includes("->") && line.includes("FLOCK") &&
+    line.includes(`:${inode} `)
+  );
+}
+
+Deno.test({
+  name:
+    "LocalAdapter.update() holds the folder's lock from its check to its write: another process's delete waits, then deletes the new content",
+  ignore: Deno.build.os !== "linux",
+  fn: () =>
+    withTempDir(async (basePath) => {
+      using adapter = new LocalAdapter({ basePath });
+      await adapter.upload(QUEUE, "r1", { v: 1 });
+      const peer = await spawnPeer({
+        args: ["run", `--config=${CONFIG}`, "-A", PEER, basePath],
+      });
+      try {
+        const request = await peer.send([
+          { op: "delete", path: QUEUE, id: "r1" },
+        ]);
+        let waited = false;
+        await adapter.update(QUEUE, "r1", { v: 2 }, {
+          check(current) {
+            assert.deepEqual(current, { v: 1 });
+            // The check runs until the other process's delete waits for the
+            // lock (or gives up after 10 s, which fails below).
+            const end = Date.now() + 10_000;
+            while (!waited && Date.now() < end) {
+              waited = someoneWaitsOn(join(basePath, QUEUE));
+            }
+          },
+        });
+        assert.ok(waited, "The other process's delete never waited");
+        assert.deepEqual(await request.outcomes, [{ ok: true, value: null }]);
+        await assert.rejects(adapter.get(QUEUE, "r1"), NotFoundError);
+      } finally {
+        await peer.close();
+      }
+    }),
+});
+
+// ---------------------------------------------------------------- order
+
+Deno.test("LocalAdapter gives each write a file time from the clock, 1 ms after the folder's last write when that is later", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath });
+    // Fewer writes than the 100 ms that times may run ahead of the clock.
+    const ids = Array.from({ length: 80 }, (_, i) => `r${i}`);
+    const before = Date.now();
+    for (const id of ids) await adapter.upload(QUEUE, id, { id });
+    const times = ids.map((id) => fileTime(basePath, QUEUE, id));
+    assert.ok(times[0] >= before, `${times[0]} < ${before}`);
+    for (let i = 1; i < times.length; i++) {
+      assert.ok(
+        times[i] > times[i - 1],
+        `r${i} has the time ${times[i]}, not after r${i - 1}'s ${times[i - 1]}`,
+      );
+    }
+  });
+});
+
+Deno.test("LocalAdapter puts a write's file time at most 100 ms ahead of the clock, however fast it writes", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath });
+    const ids = Array.from({ length: 400 }, (_, i) => `r${i}`);
+    let ahead = -Infinity;
+    for (const id of ids) {
+      await adapter.upload(QUEUE, id, { id });
+      ahead = Math.max(ahead, fileTime(basePath, QUEUE, id) - Date.now());
+    }
+    assert.ok(ahead <= 100, `A file time was ${ahead} ms ahead of the clock`);
+    const times = ids.map((id) => fileTime(basePath, QUEUE, id));
+    assert.ok(
+      times.every((time, i) => i === 0 || time >= times[i - 1]),
+      "File times never go back",
+    );
+  });
+});
+
+/** A record's modification time, in milliseconds. */
+function fileTime(basePath: string, storagePath: string, id: string): number {
+  return Deno.statSync(join(basePath, storagePath, `${id}.json`)).mtime!
+    .getTime();
+}
+
+Deno.test("LocalAdapter takes 50 records uploaded in a burst in upload order, also when deletes free inodes between the uploads", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath });
+    const fillers = Array.from({ length: 50 }, (_, i) => `f${i}`);
+    for (const id of fillers) await adapter.upload("jobs/deleted", id, {});
+    // Random ids, against any order by id. Before each upload, the newest
+    // filler goes: a filesystem that reuses the lowest free inode (ext4)
+    // then gives the uploads falling inode numbers.
+    const order = Array.from({ length: 50 }, () => randomHexId());
+    for (const [i, id] of order.entries()) {
+      await adapter.delete("jobs/deleted", fillers[fillers.length - 1 - i]);
+      await adapter.upload(QUEUE, id, { i });
+    }
+    const taken: (string | undefined)[] = [];
+    for (let i = 0; i <= order.length; i++) {
+      taken.push(await adapter.moveOldest(QUEUE, RUNNING));
+    }
+    assert.deepEqual(taken, [...order, undefined]);
+  });
+});
+
+/** A temp folder on another filesystem than the default temp folder, if any. */
+function secondFilesystem(): string | undefined {
+  const home = Deno.makeTempDirSync({ prefix: "sqooler_probe_" });
+  try {
+    const device = Deno.statSync(home).dev;
+    for (const candidate of ["/dev/shm", "/run/shm", "/run/user"]) {
+      try {
+        const info = Deno.statSync(candidate);
+        if (info.isDirectory && info.dev !== device) {
+          Deno.mkdirSync(join(candidate, ".probe"), { recursive: true });
+          Deno.removeSync(join(candidate, ".probe"));
+          return candidate;
+        }
+      } catch {
+        // Not there, or not writable: try the next.
+      }
+    }
+    return undefined;
+  } finally {
+    Deno.removeSync(home, { recursive: true });
+  }
+}
+
+// The tests that need two filesystems are ignored where there is only one.
+const OTHER_FS = secondFilesystem();
+
+/** A temp folder on the second filesystem, removed afterwards. */
+async function withOtherFsDir<T>(work: (dir: string) => Promise<T>) {
+  const dir = await Deno.makeTempDir({ dir: OTHER_FS, prefix: "sqooler_" });
+  try {
+    return await work(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A job id as Python's `uuid4().hex[:24]` makes it. */
+function randomHexId(): string {
+  return crypto.randomUUID().replaceAll("-", "").slice(0, 24);
+}
+
+Deno.test({
+  name:
+    "LocalAdapter takes 50 jobs that a Python-like writer wrote in place without pause in the order written (tmpfs)",
+  ignore: OTHER_FS === undefined,
+  fn: () =>
+    withOtherFsDir(async (basePath) => {
+      // On tmpfs, files written in the same millisecond are told apart by
+      // their inode numbers, which grow with every file made.
+      const folder = join(basePath, "jobs/queued/spins");
+      await Deno.mkdir(folder, { recursive: true });
+      const written: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const id = randomHexId();
+        // Python's open(path, "w"), json.dump and close: in place.
+        Deno.writeTextFileSync(join(folder, `${id}.json`), `{"i": ${i}}`);
+        written.push(id);
+      }
+      using adapter = new LocalAdapter({ basePath });
+      const taken: string[] = [];
+      for (let i = 0; i < written.length; i++) {
+        taken.push((await adapter.moveOldest("jobs/queued/spins", RUNNING))!);
+      }
+      assert.deepEqual(taken, written);
+    }),
+});
+
+Deno.test({
+  name:
+    "LocalAdapter takes files with the same modification time in the order they were created (tmpfs)",
+  ignore: OTHER_FS === undefined,
+  fn: () =>
+    withOtherFsDir(async (basePath) => {
+      using adapter = new LocalAdapter({ basePath });
+      const created = ["mmm", "aaa", "zzz", "bbb"];
+      for (const id of created) await adapter.upload(QUEUE, id, { id });
+      // One time for all, as a coarse clock gives files written in a row.
+      const time = Math.floor(Date.now() / 1000) - 3600;
+      for (const id of created) {
+        await setTime(basePath, `${QUEUE}/${id}.json`, time);
+      }
+      assert.deepEqual(await adapter.list(QUEUE), created);
+      const taken = [];
+      for (let i = 0; i < created.length; i++) {
+        taken.push(await adapter.moveOldest(QUEUE, RUNNING));
+      }
+      assert.deepEqual(taken, created);
+    }),
+});
+
+// ---------------------------------------------------------------- folders on other filesystems
+
+Deno.test({
+  name:
+    "LocalAdapter writes into a folder that links to another filesystem, with its temp files there, outside sqooler's folders",
+  ignore: OTHER_FS === undefined,
+  fn: () =>
+    withTempDir((basePath) =>
+      withOtherFsDir(async (elsewhere) => {
+        await Deno.symlink(elsewhere, join(basePath, "results"));
+        using adapter = new LocalAdapter({ basePath });
+        await adapter.upload("results/spins", "abc", { v: 1 });
+        await adapter.update("results/spins", "abc", { v: 2 });
+        await adapter.upload(QUEUE, "abc", { v: 3 });
+        assert.deepEqual(await adapter.get("results/spins", "abc"), { v: 2 });
+        assert.deepEqual(await adapter.list("results/spins"), ["abc"]);
+        // The record and the (empty) temp folder are on the other filesystem.
+        assert.deepEqual(await filesBelow(elsewhere), ["spins/abc.json"]);
+        assert.deepEqual([...Deno.readDirSync(join(elsewhere, ".tmp"))], []);
+        assert.deepEqual([...Deno.readDirSync(join(basePath, ".tmp"))], []);
+        await adapter.delete("results/spins", "abc");
+        assert.deepEqual(await adapter.list("results/spins"), []);
+      })
+    ),
+});
+
+Deno.test({
+  name:
+    "LocalAdapter refuses to write into a records folder that is itself a link to another filesystem, naming it",
+  ignore: OTHER_FS === undefined,
+  fn: () =>
+    withTempDir((basePath) =>
+      withOtherFsDir(async (elsewhere) => {
+        await Deno.mkdir(join(basePath, "jobs"));
+        await Deno.symlink(elsewhere, join(basePath, RUNNING));
+        using adapter = new LocalAdapter({ basePath });
+        const error = await adapter.upload(RUNNING, "abc", {}).catch((e) => e);
+        assert.ok(error instanceof StorageError, String(error));
+        assert.equal(error.code, "EXDEV");
+        assert.match(
+          error.message,
+          /^Cannot create jobs\/running\/abc\.json: the folder jobs\/running is on another filesystem than every folder above it in the storage/,
+        );
+        // Nothing was written: no record, no temp file (the link is no file).
+        assert.deepEqual(await filesBelow(elsewhere), []);
+        assert.deepEqual(await filesBelow(basePath), [RUNNING]);
+      })
+    ),
+});
+
+Deno.test({
+  name:
+    "LocalAdapter refuses a move between folders on different filesystems with a StorageError naming both, and changes nothing",
+  ignore: OTHER_FS === undefined,
+  fn: () =>
+    withTempDir((basePath) =>
+      withOtherFsDir(async (elsewhere) => {
+        await Deno.mkdir(join(basePath, "jobs"));
+        await Deno.symlink(elsewhere, join(basePath, "jobs/finished"));
+        const finished = "jobs/finished/spins";
+        using adapter = new LocalAdapter({ basePath });
+        await uploadInOrder(adapter, QUEUE, ["b", "a"]);
+        const error = await adapter.move(QUEUE, finished, "b").catch((e) => e);
+        assert.ok(error instanceof StorageError, String(error));
+        assert.equal(error.code, "EXDEV");
+        assert.equal(
+          error.message,
+          "Cannot move jobs/queued/fermions/b.json to jobs/finished/spins: jobs/queued/fermions and jobs/finished/spins are on different filesystems, so the move cannot be atomic; keep both folders on one filesystem",
+        );
+        // A claim that fails so rolls back what it prepared; the job stays first.
+        const rolledBack: string[] = [];
+        const claim = await adapter.moveOldest(QUEUE, finished, {
+          prepare: () => Promise.resolve(true),
+          rollback: (id) => Promise.resolve(void rolledBack.push(id)),
+        }).catch((e) => e);
+        assert.ok(claim instanceof StorageError && claim.code === "EXDEV");
+        assert.deepEqual(rolledBack, ["b"]);
+        assert.deepEqual(await adapter.list(QUEUE), ["b", "a"]);
+        assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "b");
+        assert.deepEqual(await filesBelow(elsewhere), []);
+      })
+    ),
+});
+
+// ---------------------------------------------------------------- storage errors
+
+Deno.test("LocalAdapter turns a file where a folder should be into a StorageError naming the record, and leaves no temp file", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath });
+    await adapter.upload(QUEUE, "r1", { v: 1 });
+    await Deno.writeTextFile(join(basePath, "status"), "not a folder");
+    const error = await adapter.upload("status/spins", "abc", {}).catch((e) =>
+      e
+    );
+    assert.ok(error instanceof StorageError, String(error));
+    assert.equal(error.code, "ENOTDIR");
+    assert.equal(
+      error.message,
+      "Cannot create status/spins/abc.json: a part of its path is a file, not a folder (ENOTDIR)",
+    );
+    assert.ok(!(error.cause instanceof StorageError));
+    // Reading or changing a record there finds nothing, as it cannot exist.
+    await assert.rejects(adapter.get("status/spins", "abc"), NotFoundError);
+    await assert.rejects(
+      adapter.update("status/spins", "abc", {}),
+      NotFoundError,
+    );
+    await assert.rejects(adapter.delete("status/spins", "abc"), NotFoundError);
+    assert.deepEqual([...Deno.readDirSync(join(basePath, ".tmp"))], []);
+    assert.deepEqual(await filesBelow(basePath), [
+      `${QUEUE}/r1.json`,
+      "status",
+    ]);
+  });
+});
+
+Deno.test({
+  name:
+    "LocalAdapter turns a folder it may not write into a StorageError with code EACCES",
+  // root may write anywhere; then nothing is refused.
+  ignore: Deno.build.os === "windows" || Deno.uid() === 0,
+  fn: () =>
+    withTempDir(async (basePath) => {
+      using adapter = new LocalAdapter({ basePath });
+      await adapter.upload(QUEUE, "r1", { v: 1 });
+      await Deno.chmod(join(basePath, QUEUE), 0o555);
+      try {
+        const error = await adapter.upload(QUEUE, "r2", {}).catch((e) => e);
+        assert.ok(error instanceof StorageError, String(error));
+        assert.equal(error.code, "EACCES");
+        assert.equal(
+          error.message,
+          "Cannot create jobs/queued/fermions/r2.json: permission denied (EACCES)",
+        );
+        const moved = await adapter.move(QUEUE, RUNNING, "r1").catch((e) => e);
+        assert.ok(moved instanceof StorageError && moved.code === "EACCES");
+        assert.deepEqual(await adapter.list(QUEUE), ["r1"]);
+      } finally {
+        await Deno.chmod(join(basePath, QUEUE), 0o755);
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "LocalAdapter turns running out of file descriptors into a StorageError with code EMFILE, and changes nothing",
+  ignore: Deno.build.os === "windows",
+  fn: () =>
+    withTempDir(async (basePath) => {
+      const script = fileURLToPath(
+        new URL("./support/fd_exhaustion.ts", import.meta.url),
+      );
+      const command =
+        `ulimit -n 64 && exec "${Deno.execPath()}" run --config="${CONFIG}" -A "${script}" "${basePath}"`;
+      const output = await new Deno.Command("sh", { args: ["-c", command] })
+        .output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 0, stderr);
+      const outcomes = JSON.parse(new TextDecoder().decode(output.stdout));
+      for (
+        const [name, action] of Object.entries({
+          upload: "create",
+          update: "update",
+          delete: "delete",
+          get: "read",
+        })
+      ) {
+        const record = name === "upload" ? "new" : "held";
+        assert.deepEqual(outcomes[name], {
+          name: "StorageError",
+          code: "EMFILE",
+          message:
+            `Cannot ${action} jobs/queued/fermions/${record}.json: this process has too many open files (EMFILE)`,
+          cause: "Error",
+        }, name);
+      }
+      assert.deepEqual(outcomes.temp, []);
+      assert.deepEqual(outcomes.records, ["held", "other"]);
+      assert.deepEqual(outcomes.held, { v: 1 });
+    }),
+});
+
+Deno.test("errorCode() names an OS error by its code, or by the number in its message", () => {
+  const full = Object.assign(new Error("No space left on device"), {
+    code: "ENOSPC",
+  });
+  assert.equal(errorCode(full), "ENOSPC");
+  const errno = osConstants.errno as Record<string, number>;
+  assert.equal(
+    errorCode(new Error(`Read-only file system (os error ${errno.EROFS})`)),
+    "EROFS",
+  );
+  assert.equal(
+    errorCode(new Error(`I/O error (os error ${errno.EIO}): write 'x'`)),
+    "EIO",
+  );
+  assert.equal(errorCode(new Error("something else")), undefined);
+  assert.equal(errorCode(new TypeError("x is not a function")), undefined);
+  assert.equal(errorCode(undefined), undefined);
+});
+
+// ---------------------------------------------------------------- temp files and handles
+
+/** Leaves a temp file as a killed writer would, last modified `ageMs` ago. */
+async function leaveTempFile(folder: string, name: string, ageMs: number) {
+  await Deno.mkdir(folder, { recursive: true });
+  const path = join(folder, name);
+  await Deno.writeTextFile(path, '{"job_id": "ab');
+  const time = new Date(Date.now() - ageMs);
+  await Deno.utime(path, time, time);
+  return path;
+}
+
+Deno.test("LocalAdapter.sweepTempFiles() removes temp files older than an hour from .tmp, and nothing else", async () => {
+  await withTempDir(async (basePath) => {
+    using writer = new LocalAdapter({ basePath });
+    await writer.upload(QUEUE, "r1", { v: 1 });
+    const tmp = join(basePath, ".tmp");
+    const old = await leaveTempFile(tmp, "r2.aaaa.tmp", 2 * 3_600_000);
+    const young = await leaveTempFile(tmp, "r3.bbbb.tmp", 60_000);
+    // A file in a records folder is a record, whatever its age.
+    await setTime(basePath, `${QUEUE}/r1.json`, Date.now() / 1000 - 86_400);
+    // Another instance finds what the first (or a killed process) left.
+    using sweeper = new LocalAdapter({ basePath });
+    assert.equal(await sweeper.sweepTempFiles(), 1);
+    await assert.rejects(Deno.lstat(old), Deno.errors.NotFound);
+    await Deno.lstat(young);
+    assert.deepEqual(await sweeper.get(QUEUE, "r1"), { v: 1 });
+    const inTwoHours = () => Date.now() + 2 * 3_600_000;
+    assert.equal(await sweeper.sweepTempFiles({ now: inTwoHours }), 1);
+    assert.equal(await sweeper.sweepTempFiles({ olderThanMs: 0 }), 0);
+    assert.deepEqual(await filesBelow(basePath), [`${QUEUE}/r1.json`]);
+  });
+});
+
+Deno.test({
+  name:
+    "LocalAdapter.sweepTempFiles() also sweeps the .tmp folders on the filesystems that folders of the storage link to",
+  ignore: OTHER_FS === undefined,
+  fn: () =>
+    withTempDir((basePath) =>
+      withOtherFsDir(async (elsewhere) => {
+        await Deno.symlink(elsewhere, join(basePath, "results"));
+        using writer = new LocalAdapter({ basePath });
+        await writer.upload("results/spins", "abc", { v: 1 });
+        await leaveTempFile(join(elsewhere, ".tmp"), "x.1.tmp", 7_200_000);
+        await leaveTempFile(join(basePath, ".tmp"), "y.2.tmp", 7_200_000);
+        using sweeper = new LocalAdapter({ basePath });
+        assert.equal(await sweeper.sweepTempFiles(), 2);
+        assert.deepEqual(await filesBelow(elsewhere), ["spins/abc.json"]);
+      })
+    ),
+});
+
+Deno.test("LocalAdapter.sweepTempFiles() refuses options that are not acceptable", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath });
+    for (
+      const options of [
+        { olderThanMs: -1 },
+        { olderThanMs: "1h" },
+        { now: 5 },
+        { now: () => NaN },
+      ]
+    ) {
+      await assert.rejects(
+        adapter.sweepTempFiles(options as never),
+        InvalidRecordError,
+        JSON.stringify(options),
+      );
+    }
+    const inactive = new LocalAdapter({ basePath, active: false });
+    await assert.rejects(inactive.sweepTempFiles(), InactiveStorageError);
+  });
+});
+
+Deno.test({
+  name:
+    "LocalAdapter keeps at most 32 folders open for its locks, and close() closes them",
+  ignore: Deno.build.os !== "linux",
+  fn: () =>
+    withTempDir(async (basePath) => {
+      const open = () => [...Deno.readDirSync("/proc/self/fd")].length;
+      const adapter = new LocalAdapter({ basePath });
+      const folders = Array.from({ length: 100 }, (_, i) => `status/b${i}`);
+      for (const folder of folders) await adapter.upload(folder, "r", {});
+      const before = open();
+      for (const folder of folders) await adapter.update(folder, "r", {});
+      const during = open();
+      assert.ok(
+        during - before <= 32 && during - before >= 1,
+        `${during - before} more open files`,
+      );
+      adapter.close();
+      assert.equal(open(), before);
+      // Closed, it still works, and opens what it needs again.
+      await adapter.delete(folders[0], "r");
+      adapter.close();
+    }),
+});
+
+Deno.test("a candidate that prepare() refused keeps its place also when another call listed the folder again meanwhile", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath, rescanIntervalMs: 0 });
+    await uploadInOrder(adapter, QUEUE, ["c", "b", "a"]);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => open = resolve);
+    const first = adapter.moveOldest(QUEUE, RUNNING, {
+      prepare: async (id) => {
+        if (id !== "c") return true;
+        await gate;
+        return false;
+      },
+    });
+    // Lists again (rescanIntervalMs: 0) while c is in the first call's hands.
+    const second = await adapter.moveOldest(QUEUE, RUNNING);
+    open();
+    assert.deepEqual([await first, second], ["a", "b"]);
+    assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "c");
+    assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
+  });
+});
+
+Deno.test("concurrent moveOldest() calls of one LocalAdapter that lists again on every call never prepare one record twice", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath, rescanIntervalMs: 0 });
+    const all = Array.from({ length: 40 }, (_, i) => `r${i}`);
+    // Listed while empty, so that the uploads join the listing as they come.
+    assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
+    for (const id of all) await adapter.upload(QUEUE, id, { id });
+    const prepared: string[] = [];
+    const rolledBack: string[] = [];
+    const options = {
+      prepare: async (id: string) => {
+        prepared.push(id);
+        // Other calls list the folder again while this one holds `id`.
+        for (let i = 0; i < 5; i++) await adapter.list(QUEUE);
+        return true;
+      },
+      rollback: (id: string) => Promise.resolve(void rolledBack.push(id)),
+    };
+    // Each call starts while earlier ones hold their candidates, and lists
+    // the folder again.
+    const calls: Promise<string | undefined>[] = [];
+    for (const _ of all) {
+      calls.push(adapter.moveOldest(QUEUE, RUNNING, options));
+      await adapter.list(QUEUE);
+    }
+    const taken = await Promise.all(calls);
+    assert.deepEqual(sortedDefined(taken), [...all].sort());
+    assert.deepEqual([...prepared].sort(), [...all].sort());
+    assert.deepEqual(rolledBack, []);
+  });
+});
+
+Deno.test("a record that one moveOldest() call holds in prepare() is not offered to another call that lists the folder again", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath });
+    // Listed while empty, so that the uploads join the listing as they come.
+    assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
+    await adapter.upload(QUEUE, "r0", {});
+    await adapter.upload(QUEUE, "r1", {});
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => open = resolve);
+    const rolledBack: string[] = [];
+    const first = adapter.moveOldest(QUEUE, RUNNING, {
+      prepare: async () => {
+        await gate;
+        return true;
+      },
+      rollback: (id) => Promise.resolve(void rolledBack.push(id)),
+    });
+    // A rewritten record makes the next call list the folder again.
+    await adapter.update(QUEUE, "r1", { v: 1 });
+    const second = await adapter.moveOldest(QUEUE, RUNNING);
+    open();
+    assert.deepEqual([await first, second, rolledBack], ["r0", "r1", []]);
+    assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
+  });
 });

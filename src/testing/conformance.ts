@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import type { JsonObject, StorageAdapter } from "../adapter.ts";
 import {
   AlreadyExistsError,
@@ -15,7 +16,10 @@ import {
   InvalidNameError,
   InvalidRecordError,
   NotFoundError,
+  SqoolerError,
+  StorageError,
 } from "../errors.ts";
+import type { PeerHandle, PeerOutcome } from "./peer.ts";
 
 /**
  * How {@linkcode testStorageAdapter} gets adapters, and what an adapter can do
@@ -25,21 +29,23 @@ import {
  * @typeParam A The adapter class, so that `dispose` and the capabilities get
  * the adapter with its own fields.
  *
- * @example Run the suite with every capability of LocalAdapter
+ * @example Run the suite with the capabilities of LocalAdapter
  * ```ts
  * import assert from "node:assert/strict";
- * import { join } from "node:path";
  * import { LocalAdapter } from "@sqooler/storage";
  * import { type ConformanceOptions, testStorageAdapter } from "@sqooler/storage/testing";
  *
  * const options: ConformanceOptions<LocalAdapter> = {
  *   create: async (init) => new LocalAdapter({ basePath: await Deno.makeTempDir(), ...init }),
- *   dispose: (adapter) => Deno.remove(adapter.basePath, { recursive: true }),
+ *   dispose: async (adapter) => {
+ *     adapter.close();
+ *     await Deno.remove(adapter.basePath, { recursive: true });
+ *   },
  *   // Another instance on the same folder acts like another process.
  *   reopen: (adapter) => new LocalAdapter({ basePath: adapter.basePath, rescanIntervalMs: 0 }),
- *   // File times have a resolution of milliseconds; set them instead of waiting.
- *   setWriteTime: (adapter, { storagePath, id, time }) =>
- *     Deno.utime(join(adapter.basePath, storagePath, `${id}.json`), time, time),
+ *   // A folder that is a symbolic link to itself fails every operation.
+ *   breakFolder: (adapter, storagePath) =>
+ *     Deno.symlink(`${adapter.basePath}/${storagePath}`, `${adapter.basePath}/${storagePath}`),
  *   rounds: 10,
  * };
  *
@@ -92,12 +98,36 @@ export interface ConformanceOptions<A extends StorageAdapter = StorageAdapter> {
   reopen?(adapter: A): StorageAdapter | Promise<StorageAdapter>;
 
   /**
+   * Capability: starts another OS process with its own adapter over the same
+   * storage as `adapter`, which runs the operations the suite sends it
+   * (see {@linkcode spawnPeer} and {@linkcode servePeer}). It enables the
+   * steps that race two processes. The suite closes it at the end of the
+   * step.
+   *
+   * @param adapter An adapter that `create` returned.
+   * @returns The handle of the other process.
+   */
+  peer?(adapter: A): PeerHandle | Promise<PeerHandle>;
+
+  /**
+   * Capability: makes a folder of the storage fail, so that every operation
+   * on it meets an error of the storage itself (for {@linkcode LocalAdapter},
+   * a symbolic link that points to itself: `ELOOP`). It enables the step
+   * that checks that such failures arrive as {@linkcode StorageError}. The
+   * folder does not exist before; its parent folder does.
+   *
+   * @param adapter An adapter that `create` returned.
+   * @param storagePath The folder to break.
+   * @returns Nothing, or a promise that settles when it is done.
+   */
+  breakFolder?(adapter: A, storagePath: string): void | Promise<void>;
+
+  /**
    * Capability: sets the time at which a record counts as written, for an
-   * adapter that orders records by a clock too coarse to tell the suite's
-   * quick writes apart ({@linkcode LocalAdapter} uses file times, in
-   * milliseconds). The suite then gives the records whose order it checks
-   * times one second apart, in the past. Without it, the suite expects the
-   * order of the writes themselves.
+   * adapter whose own order cannot tell the suite's quick writes apart. The
+   * suite then gives the records whose order it checks times one second
+   * apart, in the past. Without it, the suite expects the order of the
+   * writes themselves, which both adapters of this library keep.
    *
    * @param adapter An adapter that `create` returned.
    * @param record The record, and the time to give it.
@@ -125,15 +155,22 @@ interface Scope {
   create(init: { name?: string; active?: boolean }): Promise<StorageAdapter>;
   /** A second instance over the step's storage. */
   reopen(): Promise<StorageAdapter>;
+  /** Another process over the step's storage; closed with the step. */
+  peer(): Promise<PeerHandle>;
+  /** Breaks a folder of the step's storage. */
+  breakFolder(storagePath: string): Promise<void>;
   /** Uploads records in the given order, each written after the last. */
   writeInOrder(storagePath: string, ids: string[]): Promise<void>;
   /** Marks a record that was just written as the newest, when the adapter needs it. */
   stamp(storagePath: string, id: string): Promise<void>;
 }
 
+/** A capability that a step needs. */
+type Need = "reopen" | "peer" | "breakFolder" | "sweepTempFiles";
+
 interface Case {
   name: string;
-  needsReopen?: boolean;
+  needs?: Need[];
   fn(scope: Scope): void | Promise<void>;
 }
 
@@ -141,7 +178,8 @@ interface Case {
  * Runs the conformance suite of {@linkcode StorageAdapter} as steps of a test:
  * every clause of the contract, one step each, named after the behaviour
  * (e.g. `moveOldest() gives concurrent callers different records`). Each step
- * gets an adapter over fresh, empty storage from `options.create`.
+ * gets an adapter over fresh, empty storage from `options.create`. A failing
+ * step says which behaviour broke, and with which values.
  *
  * @typeParam A The adapter class.
  * @param t The test's context, whose `step` runs the cases.
@@ -176,10 +214,20 @@ export async function testStorageAdapter<A extends StorageAdapter>(
     Number.isInteger(rounds) && rounds >= 2,
     `Invalid rounds ${rounds}: expected an integer of at least 2`,
   );
+  // Whether the adapter has the optional method, asked of one adapter.
+  const probe = await options.create({});
+  const sweeps = typeof probe.sweepTempFiles === "function";
+  await options.dispose?.(probe);
+  const has: Record<Need, boolean> = {
+    reopen: options.reopen !== undefined,
+    peer: options.peer !== undefined,
+    breakFolder: options.breakFolder !== undefined,
+    sweepTempFiles: sweeps,
+  };
   for (const testCase of CASES) {
     await t.step({
       name: testCase.name,
-      ignore: testCase.needsReopen === true && options.reopen === undefined,
+      ignore: (testCase.needs ?? []).some((need) => !has[need]),
       fn: () => runCase(testCase, options, rounds),
     });
   }
@@ -191,6 +239,7 @@ async function runCase<A extends StorageAdapter>(
   rounds: number,
 ): Promise<void> {
   const created: A[] = [];
+  const peers: PeerHandle[] = [];
   const create = async (init: { name?: string; active?: boolean }) => {
     const adapter = await options.create(init);
     created.push(adapter);
@@ -216,6 +265,16 @@ async function runCase<A extends StorageAdapter>(
         assert.ok(options.reopen, "This step needs the reopen capability");
         return await options.reopen(adapter);
       },
+      peer: async () => {
+        assert.ok(options.peer, "This step needs the peer capability");
+        const peer = await options.peer(adapter);
+        peers.push(peer);
+        return peer;
+      },
+      breakFolder: async (storagePath) => {
+        assert.ok(options.breakFolder, "This step needs breakFolder");
+        await options.breakFolder(adapter, storagePath);
+      },
       writeInOrder: async (storagePath, ids) => {
         for (const id of ids) {
           await adapter.upload(storagePath, id, { id });
@@ -225,6 +284,7 @@ async function runCase<A extends StorageAdapter>(
       stamp,
     });
   } finally {
+    for (const peer of peers) await peer.close();
     for (const adapter of created) await options.dispose?.(adapter);
   }
 }
@@ -255,6 +315,36 @@ function show(value: unknown): string {
   return `(a ${typeof value})`;
 }
 
+/** A value in an assertion's message, as JSON, `undefined` spelled out. */
+function render(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(
+      value,
+      (_key, v) => v === undefined ? "<undefined>" : v,
+    );
+  } catch {
+    // A value that JSON cannot hold shows as JavaScript prints it.
+  }
+  text ??= String(value);
+  return text.length > 400 ? `${text.slice(0, 400)}…` : text;
+}
+
+/**
+ * Fails, naming the behaviour and both values, unless `actual` deep-equals
+ * `expected`.
+ */
+function expectEqual(actual: unknown, expected: unknown, what: string): void {
+  if (!isDeepStrictEqual(actual, expected)) {
+    throw new assert.AssertionError({
+      message: `${what}: got ${render(actual)}, expected ${render(expected)}`,
+      actual,
+      expected,
+      operator: "deepStrictEqual",
+    });
+  }
+}
+
 /**
  * Calls a method that must reject with `type`, and returns the error. A
  * synchronous throw fails: callers of an adapter rely on rejected promises.
@@ -264,6 +354,19 @@ async function rejection<E extends Error>(
   call: () => Promise<unknown>,
   type: ErrorClass<E>,
 ): Promise<E> {
+  const error = await rejectionOf(what, call);
+  assert.ok(
+    error instanceof type,
+    `${what} rejected with ${error}; expected ${type.name}`,
+  );
+  return error;
+}
+
+/** Calls a method that must reject, and returns what it rejected with. */
+async function rejectionOf(
+  what: string,
+  call: () => Promise<unknown>,
+): Promise<unknown> {
   let result: Promise<unknown>;
   try {
     result = call();
@@ -277,12 +380,37 @@ async function rejection<E extends Error>(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  assert.ok(!outcome.ok, `${what} succeeded; expected ${type.name}`);
   assert.ok(
-    outcome.error instanceof type,
-    `${what} rejected with ${outcome.error}; expected ${type.name}`,
+    !outcome.ok,
+    `${what} succeeded with ${
+      render(outcome.ok && outcome.value)
+    }; expected a rejection`,
   );
   return outcome.error;
+}
+
+/** Fails unless a record is gone: `get()` must throw NotFoundError. */
+async function expectGone(
+  adapter: StorageAdapter,
+  storagePath: string,
+  id: string,
+  why: string,
+): Promise<void> {
+  const outcome = await adapter.get(storagePath, id).then(
+    (content) => ({ content }),
+    (error: unknown) => ({ error }),
+  );
+  if ("content" in outcome) {
+    throw new assert.AssertionError({
+      message: `${storagePath}/${id} is there, holding ${
+        render(outcome.content)
+      }; expected it gone, because ${why}`,
+    });
+  }
+  assert.ok(
+    outcome.error instanceof NotFoundError,
+    `get() of ${storagePath}/${id} rejected with ${outcome.error}; expected NotFoundError`,
+  );
 }
 
 /** The ids of a folder with their contents, in the adapter's order. */
@@ -301,19 +429,65 @@ async function snapshot(
   return result;
 }
 
-function sorted(values: readonly (string | undefined)[]): string[] {
-  return values.filter((v) => v !== undefined).sort();
+function sorted(values: readonly (string | undefined | null)[]): string[] {
+  return values.filter((v) => typeof v === "string").sort();
 }
 
 function ids(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 }
 
+/** Takes every record of a folder with moveOldest(), in turn. */
+async function drain(
+  adapter: StorageAdapter,
+  from: string,
+  to: string,
+): Promise<string[]> {
+  const taken: string[] = [];
+  for (let id = await adapter.moveOldest(from, to); id !== undefined;) {
+    taken.push(id);
+    id = await adapter.moveOldest(from, to);
+  }
+  return taken;
+}
+
+/** Lets other callers run: a few turns of the microtask queue. */
+async function turns(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await Promise.resolve();
+}
+
+/** A check that throws `refusal` unless the record holds `expected`. */
+function holding(expected: JsonObject, refusal: Error) {
+  return {
+    check(current: JsonObject) {
+      if (!isDeepStrictEqual(current, expected)) throw refusal;
+    },
+  };
+}
+
+/** The outcomes of a request to a peer, each of which must have succeeded. */
+async function succeeded(
+  what: string,
+  outcomes: Promise<PeerOutcome[]>,
+): Promise<unknown[]> {
+  const values: unknown[] = [];
+  for (const outcome of await outcomes) {
+    if (!outcome.ok) {
+      throw new assert.AssertionError({
+        message:
+          `${what} failed in the other process: ${outcome.error.name}: ${outcome.error.message}`,
+      });
+    }
+    values.push(outcome.value);
+  }
+  return values;
+}
+
 /** One call of each method, with acceptable arguments. */
 function everyOperation(
   adapter: StorageAdapter,
 ): [string, () => Promise<unknown>][] {
-  return [
+  const calls: [string, () => Promise<unknown>][] = [
     ["upload()", () => adapter.upload(QUEUE, "r1", { v: 1 })],
     ["get()", () => adapter.get(QUEUE, "r1")],
     ["update()", () => adapter.update(QUEUE, "r1", { v: 2 })],
@@ -322,6 +496,10 @@ function everyOperation(
     ["delete()", () => adapter.delete(QUEUE, "r1")],
     ["list()", () => adapter.list(QUEUE)],
   ];
+  if (adapter.sweepTempFiles !== undefined) {
+    calls.push(["sweepTempFiles()", () => adapter.sweepTempFiles!()]);
+  }
+  return calls;
 }
 
 // Paths and ids that a careless adapter would resolve into the watched
@@ -380,7 +558,7 @@ async function refusedAndUnchanged(
     for (const [what, call] of callsWith(bad)) {
       await rejection(`${what} with ${show(bad)}`, call, InvalidNameError);
     }
-    assert.deepEqual(
+    expectEqual(
       await snapshot(adapter, WATCHED),
       before,
       `Calls with the ${kind} ${show(bad)} changed what is stored`,
@@ -401,7 +579,6 @@ const BAD_CONTENT: [string, () => unknown][] = [
   ["undefined", () => undefined],
   ["a function", () => () => 1],
   ["a cyclic object", cyclic],
-  ["an object holding a BigInt", () => ({ n: 1n })],
   ["a Date, which is JSON text but not a JSON object", () => new Date(0)],
 ];
 
@@ -411,8 +588,8 @@ const CASES: Case[] = [
     async fn({ adapter }) {
       await adapter.upload(QUEUE, "r1", SAMPLE);
       await adapter.upload(QUEUE, "empty", {});
-      assert.deepEqual(await adapter.get(QUEUE, "r1"), SAMPLE);
-      assert.deepEqual(await adapter.get(QUEUE, "empty"), {});
+      expectEqual(await adapter.get(QUEUE, "r1"), SAMPLE, "get() of r1");
+      expectEqual(await adapter.get(QUEUE, "empty"), {}, "get() of empty");
     },
   },
   {
@@ -426,8 +603,12 @@ const CASES: Case[] = [
         AlreadyExistsError,
       );
       assert.match(error.message, /r1/, "The message names the record");
-      assert.deepEqual(await adapter.get(QUEUE, "r1"), { v: 1 });
-      assert.deepEqual(await adapter.list(QUEUE), ["r1"]);
+      expectEqual(
+        await adapter.get(QUEUE, "r1"),
+        { v: 1 },
+        "The record after a refused second upload()",
+      );
+      expectEqual(await adapter.list(QUEUE), ["r1"], "list() of the folder");
     },
   },
   {
@@ -461,8 +642,12 @@ const CASES: Case[] = [
     async fn({ adapter }) {
       await adapter.upload(QUEUE, "r1", SAMPLE);
       await adapter.update(QUEUE, "r1", { status: "ERROR" });
-      assert.deepEqual(await adapter.get(QUEUE, "r1"), { status: "ERROR" });
-      assert.deepEqual(await adapter.list(QUEUE), ["r1"]);
+      expectEqual(
+        await adapter.get(QUEUE, "r1"),
+        { status: "ERROR" },
+        "get() after update()",
+      );
+      expectEqual(await adapter.list(QUEUE), ["r1"], "list() after update()");
     },
   },
   {
@@ -480,21 +665,163 @@ const CASES: Case[] = [
         () => adapter.update(QUEUE, "r1", { v: 1 }),
         NotFoundError,
       );
-      assert.deepEqual(await adapter.list(QUEUE), ["r2"]);
-      await rejection("get()", () => adapter.get(QUEUE, "r1"), NotFoundError);
+      expectEqual(await adapter.list(QUEUE), ["r2"], "list() of the folder");
+      await expectGone(adapter, QUEUE, "r1", "update() does not create");
     },
   },
   {
     name: "update() counts as a write: the record becomes the newest",
     async fn({ adapter, writeInOrder, stamp }) {
       await writeInOrder(QUEUE, ["c", "b", "a"]);
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "c");
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        "c",
+        "moveOldest() after writing c, b, a",
+      );
       await adapter.update(QUEUE, "b", { v: 2 });
       await stamp(QUEUE, "b");
-      assert.deepEqual(await adapter.list(QUEUE), ["a", "b"]);
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "a");
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "b");
-      assert.deepEqual(await adapter.get(RUNNING, "b"), { v: 2 });
+      expectEqual(
+        await adapter.list(QUEUE),
+        ["a", "b"],
+        "list() after writing b, a and then updating b",
+      );
+      expectEqual(
+        await drain(adapter, QUEUE, RUNNING),
+        ["a", "b"],
+        "moveOldest() in turn after updating b",
+      );
+      expectEqual(
+        await adapter.get(RUNNING, "b"),
+        { v: 2 },
+        "The updated record after it was moved",
+      );
+    },
+  },
+  {
+    name: "update() with a check gives it the current content",
+    async fn({ adapter }) {
+      await adapter.upload(QUEUE, "r1", SAMPLE);
+      const seen: JsonObject[] = [];
+      const check = { check: (current: JsonObject) => void seen.push(current) };
+      await adapter.update(QUEUE, "r1", { v: 2 }, check);
+      await adapter.update(QUEUE, "r1", { v: 3 }, check);
+      expectEqual(
+        seen,
+        [SAMPLE, { v: 2 }],
+        "What check() saw in two update()s",
+      );
+      expectEqual(await adapter.get(QUEUE, "r1"), { v: 3 }, "get() after");
+    },
+  },
+  {
+    name:
+      "update() whose check throws rejects with that error and changes nothing, not even the order",
+    async fn({ adapter, writeInOrder }) {
+      await writeInOrder(QUEUE, ["r1", "r2"]);
+      const refusal = new Error("refused by the conformance suite");
+      const error = await rejectionOf(
+        "update() whose check throws",
+        () =>
+          adapter.update(QUEUE, "r1", { v: 2 }, {
+            check() {
+              throw refusal;
+            },
+          }),
+      );
+      assert.ok(
+        error === refusal,
+        `update() whose check threw rejected with ${error}; expected the error that check() threw`,
+      );
+      expectEqual(
+        await adapter.get(QUEUE, "r1"),
+        { id: "r1" },
+        "The record after a refused update()",
+      );
+      expectEqual(
+        await adapter.list(QUEUE),
+        ["r1", "r2"],
+        "list() after a refused update() of r1 (it must not become the newest)",
+      );
+    },
+  },
+  {
+    name:
+      "delete() with a check gives it the current content, and a throwing check keeps the record",
+    async fn({ adapter }) {
+      await adapter.upload(QUEUE, "r1", { v: 1 });
+      const seen: JsonObject[] = [];
+      const refusal = new Error("refused by the conformance suite");
+      const error = await rejectionOf(
+        "delete() whose check throws",
+        () =>
+          adapter.delete(QUEUE, "r1", {
+            check(current) {
+              seen.push(current);
+              throw refusal;
+            },
+          }),
+      );
+      assert.ok(
+        error === refusal,
+        `delete() whose check threw rejected with ${error}; expected the error that check() threw`,
+      );
+      expectEqual(
+        await adapter.get(QUEUE, "r1"),
+        { v: 1 },
+        "The record after a refused delete()",
+      );
+      await adapter.delete(QUEUE, "r1", {
+        check: (current) => void seen.push(current),
+      });
+      expectEqual(seen, [{ v: 1 }, { v: 1 }], "What check() saw");
+      await expectGone(adapter, QUEUE, "r1", "delete() with a check passed");
+    },
+  },
+  {
+    name:
+      "update() and delete() of a missing record throw NotFoundError without calling the check",
+    async fn({ adapter }) {
+      let calls = 0;
+      const check = { check: () => void calls++ };
+      await rejection(
+        "update() with a check of a missing record",
+        () => adapter.update(QUEUE, "r1", { v: 1 }, check),
+        NotFoundError,
+      );
+      await rejection(
+        "delete() with a check of a missing record",
+        () => adapter.delete(QUEUE, "r1", check),
+        NotFoundError,
+      );
+      expectEqual(calls, 0, "How often check() was called");
+      expectEqual(await adapter.list(QUEUE), [], "list() of the folder");
+    },
+  },
+  {
+    name:
+      "update()s that each check for the content they read: exactly one of two concurrent ones wins",
+    async fn({ adapter, rounds }) {
+      for (const id of ids("r", rounds)) {
+        await casRace(adapter, adapter, id);
+      }
+    },
+  },
+  {
+    name:
+      "update() and delete() of one record at once: a deleted record never reappears",
+    async fn({ adapter, rounds }) {
+      for (const [i, id] of ids("r", rounds).entries()) {
+        await updateDeleteRace(adapter, adapter, id, i);
+      }
+    },
+  },
+  {
+    name:
+      "update() and move() of one record at once: a moved record never reappears in its old folder",
+    async fn({ adapter, rounds }) {
+      for (const [i, id] of ids("r", rounds).entries()) {
+        await updateMoveRace(adapter, adapter, id, i);
+      }
     },
   },
   {
@@ -503,10 +830,14 @@ const CASES: Case[] = [
       await adapter.upload(QUEUE, "r1", { v: 1 });
       await adapter.upload(QUEUE, "r2", { v: 2 });
       await adapter.delete(QUEUE, "r1");
-      await rejection("get()", () => adapter.get(QUEUE, "r1"), NotFoundError);
-      assert.deepEqual(await adapter.list(QUEUE), ["r2"]);
+      await expectGone(adapter, QUEUE, "r1", "it was deleted");
+      expectEqual(await adapter.list(QUEUE), ["r2"], "list() after delete()");
       await adapter.upload(QUEUE, "r1", { v: 3 });
-      assert.deepEqual(await adapter.get(QUEUE, "r1"), { v: 3 });
+      expectEqual(
+        await adapter.get(QUEUE, "r1"),
+        { v: 3 },
+        "get() of a record made again after delete()",
+      );
     },
   },
   {
@@ -532,10 +863,10 @@ const CASES: Case[] = [
     async fn({ adapter }) {
       await adapter.upload(QUEUE, "r1", SAMPLE);
       await adapter.move(QUEUE, RUNNING, "r1");
-      assert.deepEqual(await adapter.get(RUNNING, "r1"), SAMPLE);
-      await rejection("get()", () => adapter.get(QUEUE, "r1"), NotFoundError);
-      assert.deepEqual(await adapter.list(QUEUE), []);
-      assert.deepEqual(await adapter.list(RUNNING), ["r1"]);
+      expectEqual(await adapter.get(RUNNING, "r1"), SAMPLE, "The moved record");
+      await expectGone(adapter, QUEUE, "r1", "it was moved away");
+      expectEqual(await adapter.list(QUEUE), [], "list() of the old folder");
+      expectEqual(await adapter.list(RUNNING), ["r1"], "list() of the new");
     },
   },
   {
@@ -544,9 +875,13 @@ const CASES: Case[] = [
       await adapter.upload(QUEUE, "r1", { v: "moved" });
       await adapter.upload(RUNNING, "r1", { v: "replaced" });
       await adapter.move(QUEUE, RUNNING, "r1");
-      assert.deepEqual(await adapter.get(RUNNING, "r1"), { v: "moved" });
-      assert.deepEqual(await adapter.list(RUNNING), ["r1"]);
-      assert.deepEqual(await adapter.list(QUEUE), []);
+      expectEqual(
+        await adapter.get(RUNNING, "r1"),
+        { v: "moved" },
+        "The record in the target folder after the move",
+      );
+      expectEqual(await adapter.list(RUNNING), ["r1"], "list() of the target");
+      expectEqual(await adapter.list(QUEUE), [], "list() of the source");
     },
   },
   {
@@ -564,8 +899,8 @@ const CASES: Case[] = [
         NotFoundError,
       );
       assert.match(error.message, /r1/, "The message names the record");
-      assert.deepEqual(await adapter.list(RUNNING), []);
-      assert.deepEqual(await adapter.list(QUEUE), ["r2"]);
+      expectEqual(await adapter.list(RUNNING), [], "list() of the target");
+      expectEqual(await adapter.list(QUEUE), ["r2"], "list() of the source");
     },
   },
   {
@@ -575,7 +910,7 @@ const CASES: Case[] = [
         await adapter.upload(QUEUE, id, { id });
         await race(adapter, adapter, id);
       }
-      assert.deepEqual(await adapter.list(QUEUE), []);
+      expectEqual(await adapter.list(QUEUE), [], "list() of the source");
     },
   },
   {
@@ -583,13 +918,33 @@ const CASES: Case[] = [
     async fn({ adapter, writeInOrder }) {
       await writeInOrder(QUEUE, ["c", "b", "a"]);
       await adapter.move(QUEUE, OTHER, "b");
-      assert.deepEqual(await adapter.list(QUEUE), ["c", "a"]);
+      expectEqual(
+        await adapter.list(QUEUE),
+        ["c", "a"],
+        "list() after writing c, b, a and moving b away",
+      );
       await adapter.move(OTHER, QUEUE, "b");
-      assert.deepEqual(await adapter.list(QUEUE), ["c", "b", "a"]);
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "c");
+      expectEqual(
+        await adapter.list(QUEUE),
+        ["c", "b", "a"],
+        "list() after moving b back",
+      );
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        "c",
+        "moveOldest() after moving b back",
+      );
       await adapter.move(RUNNING, QUEUE, "c");
-      assert.deepEqual(await adapter.list(QUEUE), ["c", "b", "a"]);
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "c");
+      expectEqual(
+        await adapter.list(QUEUE),
+        ["c", "b", "a"],
+        "list() after moving the taken c back",
+      );
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        "c",
+        "moveOldest() after moving c back",
+      );
     },
   },
   {
@@ -598,16 +953,20 @@ const CASES: Case[] = [
       // Against the ids' own order, so that sorting by id does not pass.
       const order = ["zulu", "mike", "alpha", "x-ray", "bravo"];
       await writeInOrder(QUEUE, order);
-      assert.deepEqual(await adapter.list(QUEUE), order);
+      expectEqual(
+        await adapter.list(QUEUE),
+        order,
+        "list() after writing zulu, mike, alpha, x-ray, bravo in this order",
+      );
     },
   },
   {
     name: "list() of a missing or emptied folder gives []",
     async fn({ adapter }) {
-      assert.deepEqual(await adapter.list(QUEUE), []);
+      expectEqual(await adapter.list(QUEUE), [], "list() of a missing folder");
       await adapter.upload(QUEUE, "r1", {});
       await adapter.delete(QUEUE, "r1");
-      assert.deepEqual(await adapter.list(QUEUE), []);
+      expectEqual(await adapter.list(QUEUE), [], "list() of an emptied one");
     },
   },
   {
@@ -618,9 +977,13 @@ const CASES: Case[] = [
       await adapter.upload("jobs/queued", "middle", {});
       await adapter.upload(QUEUE, "leaf", {});
       await adapter.upload(`${QUEUE}2`, "sibling", {});
-      assert.deepEqual(await adapter.list("jobs"), ["top"]);
-      assert.deepEqual(await adapter.list("jobs/queued"), ["middle"]);
-      assert.deepEqual(await adapter.list(QUEUE), ["leaf"]);
+      expectEqual(await adapter.list("jobs"), ["top"], "list() of jobs");
+      expectEqual(
+        await adapter.list("jobs/queued"),
+        ["middle"],
+        "list() of jobs/queued",
+      );
+      expectEqual(await adapter.list(QUEUE), ["leaf"], `list() of ${QUEUE}`);
     },
   },
   {
@@ -632,62 +995,102 @@ const CASES: Case[] = [
       for (let i = 0; i <= order.length; i++) {
         taken.push(await adapter.moveOldest(QUEUE, RUNNING));
       }
-      assert.deepEqual(taken, [...order, undefined]);
-      assert.deepEqual(await adapter.get(RUNNING, "mike"), { id: "mike" });
-      assert.deepEqual(await adapter.list(QUEUE), []);
+      expectEqual(
+        taken,
+        [...order, undefined],
+        "moveOldest() six times after writing zulu, mike, alpha, x-ray, bravo in this order",
+      );
+      expectEqual(
+        await adapter.get(RUNNING, "mike"),
+        { id: "mike" },
+        "The content of a taken record",
+      );
+      expectEqual(
+        await adapter.list(QUEUE),
+        [],
+        "list() of the drained folder",
+      );
     },
   },
   {
     name: "moveOldest() gives undefined for an empty or missing folder",
     async fn({ adapter }) {
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        undefined,
+        "moveOldest() from a missing folder",
+      );
       await adapter.upload(QUEUE, "r1", {});
       await adapter.delete(QUEUE, "r1");
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
-      assert.deepEqual(await adapter.list(RUNNING), []);
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        undefined,
+        "moveOldest() from an emptied folder",
+      );
+      expectEqual(await adapter.list(RUNNING), [], "list() of the target");
     },
   },
   {
     name: "moveOldest() skips records that were deleted or moved away",
     async fn({ adapter, writeInOrder }) {
       await writeInOrder(QUEUE, ["d", "c", "b", "a"]);
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "d");
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        "d",
+        "moveOldest() after writing d, c, b, a",
+      );
       await adapter.delete(QUEUE, "c");
       await adapter.move(QUEUE, OTHER, "b");
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "a");
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
-      assert.deepEqual(await adapter.list(OTHER), ["b"]);
+      expectEqual(
+        await drain(adapter, QUEUE, RUNNING),
+        ["a"],
+        "moveOldest() in turn after deleting c and moving b away",
+      );
+      expectEqual(await adapter.list(OTHER), ["b"], "list() of where b went");
     },
   },
   {
     name: "moveOldest() sees records uploaded after the folder ran empty",
     async fn({ adapter, writeInOrder }) {
       await writeInOrder(QUEUE, ["b"]);
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "b");
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), undefined);
+      expectEqual(
+        await drain(adapter, QUEUE, RUNNING),
+        ["b"],
+        "moveOldest() in turn",
+      );
       await writeInOrder(QUEUE, ["a"]);
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "a");
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        "a",
+        "moveOldest() after an upload to the emptied folder",
+      );
     },
   },
   {
     name: "moveOldest() takes the records in the order list() gives",
     async fn({ adapter, writeInOrder }) {
       await writeInOrder(QUEUE, ["m", "k", "z", "a", "q", "c", "x"]);
-      assert.equal(await adapter.moveOldest(QUEUE, RUNNING), "m");
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        "m",
+        "moveOldest() after writing m, k, z, a, q, c, x",
+      );
       await adapter.move(RUNNING, QUEUE, "m");
       await adapter.delete(QUEUE, "z");
       await adapter.move(QUEUE, OTHER, "a");
       await adapter.move(OTHER, QUEUE, "a");
       await writeInOrder(QUEUE, ["b"]);
       const expected = await adapter.list(QUEUE);
-      assert.deepEqual(expected, ["m", "k", "a", "q", "c", "x", "b"]);
-      const taken: string[] = [];
-      let id = await adapter.moveOldest(QUEUE, RUNNING);
-      while (id !== undefined) {
-        taken.push(id);
-        id = await adapter.moveOldest(QUEUE, RUNNING);
-      }
-      assert.deepEqual(taken, expected);
+      expectEqual(
+        expected,
+        ["m", "k", "a", "q", "c", "x", "b"],
+        "list() after moving m back, deleting z, moving a away and back, and writing b",
+      );
+      expectEqual(
+        await drain(adapter, QUEUE, RUNNING),
+        expected,
+        "moveOldest() in turn, against list()",
+      );
     },
   },
   {
@@ -699,15 +1102,23 @@ const CASES: Case[] = [
       const taken = await Promise.all(
         all.map(() => adapter.moveOldest(QUEUE, RUNNING)),
       );
-      assert.ok(
-        taken.every((id) => id !== undefined),
-        "As many callers as records: every caller gets one",
+      expectEqual(
+        sorted(taken),
+        sorted(all),
+        `What ${rounds} concurrent moveOldest() calls took from ${rounds} records`,
       );
-      assert.deepEqual(sorted(taken), sorted(all));
-      assert.deepEqual(await adapter.list(QUEUE), []);
-      assert.deepEqual(sorted(await adapter.list(RUNNING)), sorted(all));
+      expectEqual(await adapter.list(QUEUE), [], "list() of the source");
+      expectEqual(
+        sorted(await adapter.list(RUNNING)),
+        sorted(all),
+        "list() of the target",
+      );
       for (const id of all) {
-        assert.deepEqual(await adapter.get(RUNNING, id), { id });
+        expectEqual(
+          await adapter.get(RUNNING, id),
+          { id },
+          `The content of ${id}`,
+        );
       }
       // More callers than records: the extra ones get undefined.
       const more = ids("s", 3);
@@ -715,8 +1126,163 @@ const CASES: Case[] = [
       const second = await Promise.all(
         ids("", 6).map(() => adapter.moveOldest(QUEUE, OTHER)),
       );
-      assert.deepEqual(sorted(second), sorted(more));
-      assert.equal(second.filter((id) => id === undefined).length, 3);
+      expectEqual(
+        [sorted(second), second.filter((id) => id === undefined).length],
+        [sorted(more), 3],
+        "What 6 concurrent moveOldest() calls took from 3 records, and how many got undefined",
+      );
+    },
+  },
+  {
+    name:
+      "moveOldest() asks prepare() about each candidate, oldest first, and moves the first it accepts",
+    async fn({ adapter, writeInOrder }) {
+      await writeInOrder(QUEUE, ["c", "b", "a"]);
+      const asked: string[] = [];
+      const id = await adapter.moveOldest(QUEUE, RUNNING, {
+        prepare: async (id) => {
+          asked.push(id);
+          await turns(2);
+          return id !== "c";
+        },
+      });
+      expectEqual(
+        [id, asked],
+        ["b", ["c", "b"]],
+        "moveOldest() with a prepare() that refuses c: the id, and whom prepare() was asked about",
+      );
+      expectEqual(await adapter.list(RUNNING), ["b"], "list() of the target");
+    },
+  },
+  {
+    name:
+      "a candidate that prepare() refused keeps its place for the next moveOldest()",
+    async fn({ adapter, writeInOrder }) {
+      await writeInOrder(QUEUE, ["c", "b", "a"]);
+      const refuseC = { prepare: (id: string) => Promise.resolve(id !== "c") };
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING, refuseC),
+        "b",
+        "moveOldest() with a prepare() that refuses c",
+      );
+      expectEqual(
+        await adapter.list(QUEUE),
+        ["c", "a"],
+        "list() after c was refused and b taken",
+      );
+      expectEqual(
+        await drain(adapter, QUEUE, RUNNING),
+        ["c", "a"],
+        "moveOldest() in turn, without prepare(), after c was refused",
+      );
+    },
+  },
+  {
+    name:
+      "moveOldest() gives undefined when prepare() refuses every candidate, and moves nothing",
+    async fn({ adapter, writeInOrder }) {
+      await writeInOrder(QUEUE, ["c", "b", "a"]);
+      const asked: string[] = [];
+      const id = await adapter.moveOldest(QUEUE, RUNNING, {
+        prepare: (id) => {
+          asked.push(id);
+          return Promise.resolve(false);
+        },
+      });
+      expectEqual(
+        [id, asked],
+        [undefined, ["c", "b", "a"]],
+        "moveOldest() with a prepare() that refuses all: the id, and whom prepare() was asked about (each once)",
+      );
+      expectEqual(
+        await adapter.list(QUEUE),
+        ["c", "b", "a"],
+        "list() after every candidate was refused",
+      );
+      expectEqual(await adapter.list(RUNNING), [], "list() of the target");
+    },
+  },
+  {
+    name:
+      "moveOldest() rejects with the error that prepare() threw, and the candidate keeps its place",
+    async fn({ adapter, writeInOrder }) {
+      await writeInOrder(QUEUE, ["b", "a"]);
+      const failure = new Error("prepare() failed in the conformance suite");
+      const error = await rejectionOf(
+        "moveOldest() whose prepare() throws",
+        () =>
+          adapter.moveOldest(QUEUE, RUNNING, {
+            prepare: () => Promise.reject(failure),
+          }),
+      );
+      assert.ok(
+        error === failure,
+        `moveOldest() whose prepare() threw rejected with ${error}; expected the error that prepare() threw`,
+      );
+      expectEqual(
+        await drain(adapter, QUEUE, RUNNING),
+        ["b", "a"],
+        "moveOldest() in turn after prepare() failed on b",
+      );
+    },
+  },
+  {
+    name:
+      "moveOldest() calls rollback() for a candidate that was moved away while prepare() ran, then takes the next",
+    async fn({ adapter, writeInOrder }) {
+      await writeInOrder(QUEUE, ["c", "b", "a"]);
+      const rolledBack: string[] = [];
+      const id = await adapter.moveOldest(QUEUE, RUNNING, {
+        prepare: async (id) => {
+          if (id === "c") await adapter.move(QUEUE, OTHER, "c");
+          return true;
+        },
+        rollback: async (id) => {
+          await turns(1);
+          rolledBack.push(id);
+        },
+      });
+      expectEqual(
+        [id, rolledBack],
+        ["b", ["c"]],
+        "moveOldest() whose candidate c was moved away during prepare(): the id, and what was rolled back",
+      );
+      expectEqual(await adapter.list(OTHER), ["c"], "list() of where c went");
+      expectEqual(await adapter.list(RUNNING), ["b"], "list() of the target");
+    },
+  },
+  {
+    name:
+      "moveOldest() with prepare() gives concurrent callers different records and rolls back none",
+    async fn({ adapter, rounds }) {
+      const all = ids("r", rounds);
+      for (const id of all) await adapter.upload(QUEUE, id, { id });
+      const prepared: string[] = [];
+      const rolledBack: string[] = [];
+      const options = {
+        prepare: async (id: string) => {
+          prepared.push(id);
+          await turns(3);
+          return true;
+        },
+        rollback: (id: string) => {
+          rolledBack.push(id);
+          return Promise.resolve();
+        },
+      };
+      const taken = await Promise.all(
+        all.map(() => adapter.moveOldest(QUEUE, RUNNING, options)),
+      );
+      expectEqual(
+        sorted(taken),
+        sorted(all),
+        `What ${rounds} concurrent moveOldest() calls with prepare() took from ${rounds} records`,
+      );
+      expectEqual(
+        [sorted(prepared), rolledBack],
+        [sorted(all), []],
+        "Whom prepare() was asked about (each record once), and what was rolled back",
+      );
     },
   },
   {
@@ -726,17 +1292,19 @@ const CASES: Case[] = [
       await adapter.upload(QUEUE, "r1", content);
       content.v = 2;
       content.nested.list.push(3);
-      assert.deepEqual(await adapter.get(QUEUE, "r1"), {
-        v: 1,
-        nested: { list: [1, 2] },
-      });
+      expectEqual(
+        await adapter.get(QUEUE, "r1"),
+        { v: 1, nested: { list: [1, 2] } },
+        "get() after the uploaded object was changed",
+      );
       const update = { v: 3, nested: { list: [4] } };
       await adapter.update(QUEUE, "r1", update);
       update.nested.list.push(5);
-      assert.deepEqual(await adapter.get(QUEUE, "r1"), {
-        v: 3,
-        nested: { list: [4] },
-      });
+      expectEqual(
+        await adapter.get(QUEUE, "r1"),
+        { v: 3, nested: { list: [4] } },
+        "get() after the object of update() was changed",
+      );
     },
   },
   {
@@ -747,8 +1315,12 @@ const CASES: Case[] = [
       first.v = 2;
       (first.nested as { list: number[] }).list.push(2);
       const second = await adapter.get(QUEUE, "r1");
-      assert.notEqual(second, first);
-      assert.deepEqual(second, { v: 1, nested: { list: [1] } });
+      assert.notEqual(second, first, "get() returned the same object twice");
+      expectEqual(
+        second,
+        { v: 1, nested: { list: [1] } },
+        "get() after the object of an earlier get() was changed",
+      );
     },
   },
   {
@@ -756,7 +1328,11 @@ const CASES: Case[] = [
       "every operation throws InactiveStorageError when the storage is not active",
     async fn({ create }) {
       const inactive = await create({ active: false });
-      assert.equal(inactive.active, false);
+      assert.equal(
+        inactive.active,
+        false,
+        "active after create({ active: false })",
+      );
       for (const [what, call] of everyOperation(inactive)) {
         await rejection(what, call, InactiveStorageError);
       }
@@ -765,15 +1341,23 @@ const CASES: Case[] = [
   {
     name: "the storage is active and has a valid name by default",
     fn({ adapter }) {
-      assert.equal(adapter.active, true);
-      assert.match(adapter.name, /^[a-z0-9]+$/);
+      expectEqual(adapter.active, true, "active");
+      assert.match(adapter.name, /^[a-z0-9]+$/, `The name ${adapter.name}`);
     },
   },
   {
     name: "the name is lowercased",
     async fn({ create }) {
-      assert.equal((await create({ name: "Whatever" })).name, "whatever");
-      assert.equal((await create({ name: "LabStore2" })).name, "labstore2");
+      expectEqual(
+        (await create({ name: "Whatever" })).name,
+        "whatever",
+        'The name given "Whatever"',
+      );
+      expectEqual(
+        (await create({ name: "LabStore2" })).name,
+        "labstore2",
+        'The name given "LabStore2"',
+      );
     },
   },
   {
@@ -849,35 +1433,118 @@ const CASES: Case[] = [
           () => adapter.update(QUEUE, "r1", content),
           InvalidRecordError,
         );
-        assert.deepEqual(await adapter.list(QUEUE), ["r1"]);
-        assert.deepEqual(await adapter.get(QUEUE, "r1"), { v: 1 });
+        expectEqual(
+          [await adapter.list(QUEUE), await adapter.get(QUEUE, "r1")],
+          [["r1"], { v: 1 }],
+          `list() and get() after refused writes of ${what}`,
+        );
       }
     },
   },
   {
+    name:
+      "a failing folder gives StorageError naming it for every operation, and nothing else changes",
+    needs: ["breakFolder"],
+    async fn({ adapter, breakFolder }) {
+      const broken = "jobs/queued/broken";
+      await adapter.upload(QUEUE, "r1", { v: 1 });
+      await adapter.upload(RUNNING, "r9", { v: 9 });
+      const before = await snapshot(adapter, [QUEUE, RUNNING]);
+      await breakFolder(broken);
+      const calls: [string, () => Promise<unknown>][] = [
+        ["upload()", () => adapter.upload(broken, "r2", { v: 2 })],
+        ["get()", () => adapter.get(broken, "r2")],
+        ["update()", () => adapter.update(broken, "r2", { v: 2 })],
+        ["delete()", () => adapter.delete(broken, "r2")],
+        ["list()", () => adapter.list(broken)],
+        ["move() from it", () => adapter.move(broken, RUNNING, "r2")],
+        ["move() to it", () => adapter.move(QUEUE, broken, "r1")],
+        ["moveOldest() from it", () => adapter.moveOldest(broken, RUNNING)],
+        ["moveOldest() to it", () => adapter.moveOldest(QUEUE, broken)],
+      ];
+      for (const [what, call] of calls) {
+        const error = await rejection(
+          `${what} on the failing folder ${broken}`,
+          call,
+          StorageError,
+        );
+        assert.ok(
+          error.message.includes(broken),
+          `The message of ${what} names the folder ${broken}: ${error.message}`,
+        );
+        assert.ok(
+          typeof error.code === "string" && error.code.length > 0,
+          `The StorageError of ${what} has the storage's code, not ${
+            render(error.code)
+          }`,
+        );
+        assert.ok(
+          !(error.cause instanceof SqoolerError),
+          `The cause of ${what} is the storage's own error, not ${error.cause}`,
+        );
+      }
+      expectEqual(
+        await snapshot(adapter, [QUEUE, RUNNING]),
+        before,
+        "The other folders after every operation on the failing folder failed",
+      );
+    },
+  },
+  {
+    name: "sweepTempFiles() removes no record and tells how much it removed",
+    needs: ["sweepTempFiles"],
+    async fn({ adapter }) {
+      await adapter.upload(QUEUE, "r1", SAMPLE);
+      await adapter.upload(RUNNING, "r2", { v: 2 });
+      await adapter.update(RUNNING, "r2", { v: 3 });
+      const before = await snapshot(adapter, [QUEUE, RUNNING]);
+      const removed = await adapter.sweepTempFiles!({
+        olderThanMs: 0,
+        now: () => Date.now() + 86_400_000,
+      });
+      assert.ok(
+        Number.isInteger(removed) && removed >= 0,
+        `sweepTempFiles() gave ${render(removed)}; expected a count`,
+      );
+      expectEqual(
+        await snapshot(adapter, [QUEUE, RUNNING]),
+        before,
+        "The records after sweepTempFiles() swept everything older than a day ahead",
+      );
+    },
+  },
+  {
     name: "a second instance sees what the first one wrote",
-    needsReopen: true,
+    needs: ["reopen"],
     async fn({ adapter, reopen }) {
       const other = await reopen();
       await adapter.upload(QUEUE, "r1", SAMPLE);
-      assert.deepEqual(await other.get(QUEUE, "r1"), SAMPLE);
-      assert.deepEqual(await other.list(QUEUE), ["r1"]);
+      expectEqual(await other.get(QUEUE, "r1"), SAMPLE, "get() by the other");
+      expectEqual(await other.list(QUEUE), ["r1"], "list() by the other");
       await rejection(
         "upload() of a record the other instance made",
         () => other.upload(QUEUE, "r1", {}),
         AlreadyExistsError,
       );
       await other.update(QUEUE, "r1", { v: 2 });
-      assert.deepEqual(await adapter.get(QUEUE, "r1"), { v: 2 });
+      expectEqual(
+        await adapter.get(QUEUE, "r1"),
+        { v: 2 },
+        "get() of what the other instance updated",
+      );
       await other.move(QUEUE, RUNNING, "r1");
-      assert.deepEqual(await adapter.list(RUNNING), ["r1"]);
+      expectEqual(
+        await adapter.list(RUNNING),
+        ["r1"],
+        "list() of where the other instance moved r1",
+      );
       await adapter.delete(RUNNING, "r1");
       await rejection("get()", () => other.get(RUNNING, "r1"), NotFoundError);
     },
   },
   {
     name: "move() from two instances at once: exactly one succeeds",
-    needsReopen: true,
+    needs: ["reopen"],
     async fn({ adapter, reopen, rounds }) {
       const other = await reopen();
       for (const [i, id] of ids("r", rounds).entries()) {
@@ -890,7 +1557,7 @@ const CASES: Case[] = [
   },
   {
     name: "upload() from two instances at once: exactly one creates the record",
-    needsReopen: true,
+    needs: ["reopen"],
     async fn({ adapter, reopen, rounds }) {
       const other = await reopen();
       for (const id of ids("r", rounds)) {
@@ -900,48 +1567,305 @@ const CASES: Case[] = [
   },
   {
     name:
+      "update() and delete() from two instances at once: a deleted record never reappears",
+    needs: ["reopen"],
+    async fn({ adapter, reopen, rounds }) {
+      const other = await reopen();
+      for (const [i, id] of ids("r", rounds).entries()) {
+        await updateDeleteRace(adapter, other, id, i);
+      }
+    },
+  },
+  {
+    name:
+      "update() and move() from two instances at once: a moved record never reappears in its old folder",
+    needs: ["reopen"],
+    async fn({ adapter, reopen, rounds }) {
+      const other = await reopen();
+      for (const [i, id] of ids("r", rounds).entries()) {
+        await updateMoveRace(adapter, other, id, i);
+      }
+    },
+  },
+  {
+    name:
+      "update()s with a check from two instances at once: exactly one of two wins",
+    needs: ["reopen"],
+    async fn({ adapter, reopen, rounds }) {
+      const other = await reopen();
+      for (const id of ids("r", rounds)) {
+        await casRace(adapter, other, id);
+      }
+    },
+  },
+  {
+    name:
       "moveOldest() from two instances at once takes every record exactly once",
-    needsReopen: true,
+    needs: ["reopen"],
     async fn({ adapter, reopen, rounds }) {
       const other = await reopen();
       const all = ids("r", rounds);
       for (const id of all) await adapter.upload(QUEUE, id, { id });
       // Both instances have listed the folder before the race.
-      assert.equal(await adapter.moveOldest(OTHER, RUNNING), undefined);
-      assert.equal(await other.moveOldest(OTHER, RUNNING), undefined);
+      await adapter.moveOldest(OTHER, RUNNING);
+      await other.moveOldest(OTHER, RUNNING);
       const taken = await Promise.all(
         all.map((_, i) => (i % 2 ? other : adapter).moveOldest(QUEUE, RUNNING)),
       );
-      assert.ok(
-        taken.every((id) => id !== undefined),
-        "As many callers as records: every caller gets one",
+      expectEqual(
+        sorted(taken),
+        sorted(all),
+        `What ${rounds} concurrent moveOldest() calls of two instances took from ${rounds} records`,
       );
-      assert.deepEqual(sorted(taken), sorted(all));
-      assert.deepEqual(sorted(await other.list(RUNNING)), sorted(all));
-      assert.deepEqual(await adapter.list(QUEUE), []);
+      expectEqual(
+        sorted(await other.list(RUNNING)),
+        sorted(all),
+        "list() of the target",
+      );
+      expectEqual(await adapter.list(QUEUE), [], "list() of the source");
+    },
+  },
+  {
+    name:
+      "moveOldest() with prepare() from two instances at once: every record once, and rollback() only for what the other took",
+    needs: ["reopen"],
+    async fn({ adapter, reopen, rounds }) {
+      const other = await reopen();
+      const all = ids("r", rounds);
+      for (const id of all) await adapter.upload(QUEUE, id, { id });
+      await adapter.moveOldest(OTHER, RUNNING);
+      await other.moveOldest(OTHER, RUNNING);
+      const prepared = new Map<string, number>();
+      const rolledBack: string[] = [];
+      const options = {
+        prepare: async (id: string) => {
+          prepared.set(id, (prepared.get(id) ?? 0) + 1);
+          await turns(3);
+          return true;
+        },
+        rollback: (id: string) => {
+          rolledBack.push(id);
+          return Promise.resolve();
+        },
+      };
+      const taken = await Promise.all(
+        all.map((_, i) =>
+          (i % 2 ? other : adapter).moveOldest(QUEUE, RUNNING, options)
+        ),
+      );
+      expectEqual(
+        sorted(taken),
+        sorted(all),
+        `What ${rounds} concurrent moveOldest() calls with prepare() of two instances took`,
+      );
+      // Each record was prepared once by its taker, and once more by each
+      // caller that lost it and rolled back.
+      const extra = [...prepared].flatMap(([id, n]) => Array(n - 1).fill(id));
+      expectEqual(
+        sorted(rolledBack),
+        sorted(extra),
+        "What was rolled back, against what was prepared more than once",
+      );
     },
   },
   {
     name: "a record moved back by one instance is taken first by the other",
-    needsReopen: true,
+    needs: ["reopen"],
     async fn({ adapter, reopen, writeInOrder }) {
       const other = await reopen();
       await writeInOrder(QUEUE, ["c", "b", "a"]);
-      assert.equal(await other.moveOldest(QUEUE, RUNNING), "c");
+      expectEqual(
+        await other.moveOldest(QUEUE, RUNNING),
+        "c",
+        "The other instance's moveOldest() after writing c, b, a",
+      );
       await adapter.move(RUNNING, QUEUE, "c");
-      assert.equal(await other.moveOldest(QUEUE, RUNNING), "c");
-      assert.equal(await other.moveOldest(QUEUE, RUNNING), "b");
+      expectEqual(
+        [
+          await other.moveOldest(QUEUE, RUNNING),
+          await other.moveOldest(QUEUE, RUNNING),
+        ],
+        ["c", "b"],
+        "The other instance's moveOldest() twice after c was moved back",
+      );
     },
   },
   {
     name: "moveOldest() sees records that another instance uploaded",
-    needsReopen: true,
+    needs: ["reopen"],
     async fn({ adapter, reopen }) {
       const other = await reopen();
-      assert.equal(await other.moveOldest(QUEUE, RUNNING), undefined);
+      expectEqual(
+        await other.moveOldest(QUEUE, RUNNING),
+        undefined,
+        "moveOldest() from an empty folder",
+      );
       await adapter.upload(QUEUE, "r1", { v: 1 });
-      assert.equal(await other.moveOldest(QUEUE, RUNNING), "r1");
-      assert.deepEqual(await adapter.get(RUNNING, "r1"), { v: 1 });
+      expectEqual(
+        await other.moveOldest(QUEUE, RUNNING),
+        "r1",
+        "moveOldest() after the other instance uploaded r1",
+      );
+      expectEqual(
+        await adapter.get(RUNNING, "r1"),
+        { v: 1 },
+        "The taken record",
+      );
+    },
+  },
+  {
+    name:
+      "update() in this process and delete() in another: a deleted record never reappears",
+    needs: ["peer"],
+    async fn({ adapter, peer, rounds }) {
+      const other = await peer();
+      for (const [i, id] of ids("r", rounds).entries()) {
+        await adapter.upload(QUEUE, id, { id });
+        const request = await other.send([{ op: "delete", path: QUEUE, id }]);
+        const updates = await updateUntilGone(adapter, QUEUE, id, i % 2 === 1);
+        await succeeded(`delete() of ${id}`, request.outcomes);
+        await expectGone(
+          adapter,
+          QUEUE,
+          id,
+          `another process deleted it while this one updated it (${updates} updates succeeded)`,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "update() in this process and move() in another: a moved record never reappears in its old folder",
+    needs: ["peer"],
+    async fn({ adapter, peer, rounds }) {
+      const other = await peer();
+      for (const [i, id] of ids("r", rounds).entries()) {
+        await adapter.upload(QUEUE, id, { id, n: 0 });
+        const request = await other.send([
+          { op: "move", from: QUEUE, to: RUNNING, id },
+        ]);
+        const updates = await updateUntilGone(adapter, QUEUE, id, i % 2 === 1);
+        await succeeded(`move() of ${id}`, request.outcomes);
+        await expectGone(
+          adapter,
+          QUEUE,
+          id,
+          `another process moved it to ${RUNNING} while this one updated it (${updates} updates succeeded)`,
+        );
+        const moved = await adapter.get(RUNNING, id);
+        assert.ok(
+          moved.id === id && typeof moved.n === "number" && moved.n <= updates,
+          `The moved ${id} holds ${
+            render(moved)
+          }; expected its content or one of the ${updates} updates`,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "update()s with a check in two processes at once: exactly one of two wins",
+    needs: ["peer"],
+    async fn({ adapter, peer, rounds }) {
+      const other = await peer();
+      const refusal = new Error("stale: the record changed");
+      for (const id of ids("r", rounds)) {
+        await adapter.upload(QUEUE, id, { v: 0 });
+        const request = await other.send([{
+          op: "update",
+          path: QUEUE,
+          id,
+          content: { v: "peer" },
+          expect: { v: 0 },
+        }]);
+        // A slow check, so that the other process's update lands while it runs.
+        const local = await adapter.update(QUEUE, id, { v: "here" }, {
+          check(current) {
+            busy(0.3);
+            holding({ v: 0 }, refusal).check(current);
+          },
+        }).then(() => "won", (error: unknown) => error);
+        const [remote] = await request.outcomes;
+        assert.ok(
+          local === "won" || local === refusal,
+          `update() of ${id} here rejected with ${local}; expected success or the check's error`,
+        );
+        assert.ok(
+          remote.ok || remote.error.name === "CheckRefused",
+          `update() of ${id} in the other process failed with ${
+            render(remote)
+          }; expected success or a refusal by its check`,
+        );
+        const winners = [local === "won" && "here", remote.ok && "peer"]
+          .filter((w) => w !== false);
+        expectEqual(
+          winners.length,
+          1,
+          `How many of two update()s of ${id} that both checked for { v: 0 } succeeded (${
+            winners.join(" and ") || "none"
+          })`,
+        );
+        expectEqual(
+          await adapter.get(QUEUE, id),
+          { v: winners[0] },
+          `${id} after the two update()s`,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "moveOldest() calls rollback() for a candidate that another process moved while prepare() ran",
+    needs: ["peer"],
+    async fn({ adapter, peer, writeInOrder }) {
+      const other = await peer();
+      await writeInOrder(QUEUE, ["c", "b", "a"]);
+      const rolledBack: string[] = [];
+      const id = await adapter.moveOldest(QUEUE, RUNNING, {
+        prepare: async (id) => {
+          if (id === "c") {
+            const request = await other.send([
+              { op: "move", from: QUEUE, to: OTHER, id },
+            ]);
+            await succeeded("move() of c", request.outcomes);
+          }
+          return true;
+        },
+        rollback: (id) => {
+          rolledBack.push(id);
+          return Promise.resolve();
+        },
+      });
+      expectEqual(
+        [id, rolledBack],
+        ["b", ["c"]],
+        "moveOldest() whose candidate c another process took during prepare(): the id, and what was rolled back",
+      );
+      expectEqual(await adapter.list(OTHER), ["c"], "list() of where c went");
+    },
+  },
+  {
+    name:
+      "moveOldest() in two processes at once takes every record exactly once",
+    needs: ["peer"],
+    async fn({ adapter, peer, rounds }) {
+      const other = await peer();
+      const all = ids("r", rounds * 4);
+      for (const id of all) await adapter.upload(QUEUE, id, { id });
+      const request = await other.send(
+        all.map(() => ({ op: "moveOldest", from: QUEUE, to: RUNNING })),
+      );
+      // One at a time, so that this process is still taking while the
+      // other one runs its requests.
+      const here = await drain(adapter, QUEUE, RUNNING);
+      const there = await succeeded("moveOldest()", request.outcomes);
+      const taken = [...here, ...there] as (string | null | undefined)[];
+      expectEqual(
+        sorted(taken),
+        sorted(all),
+        `What ${all.length} moveOldest() calls here and ${all.length} in another process took from ${all.length} records`,
+      );
+      expectEqual(await adapter.list(QUEUE), [], "list() of the source");
     },
   },
 ];
@@ -961,18 +1885,28 @@ async function race(
     second.move(QUEUE, OTHER, id),
   ]);
   const outcomes = [left.status, right.status].sort().join(" ");
-  assert.equal(outcomes, "fulfilled rejected", `Exactly one move of ${id}`);
+  expectEqual(
+    outcomes,
+    "fulfilled rejected",
+    `The outcomes of two concurrent move()s of ${id}`,
+  );
   const lost = left.status === "rejected" ? left : right;
   assert.ok(
     lost.status === "rejected" && lost.reason instanceof NotFoundError,
-    `The losing move of ${id} rejects with NotFoundError`,
+    `The losing move of ${id} rejects with NotFoundError, not ${
+      lost.status === "rejected" ? lost.reason : "nothing"
+    }`,
   );
   const [winner, loser] = left.status === "fulfilled"
     ? [RUNNING, OTHER]
     : [OTHER, RUNNING];
-  assert.deepEqual(await first.get(winner, id), { id });
-  await rejection("get()", () => first.get(loser, id), NotFoundError);
-  await rejection("get()", () => second.get(QUEUE, id), NotFoundError);
+  expectEqual(
+    await first.get(winner, id),
+    { id },
+    `${id} in the winner's folder`,
+  );
+  await expectGone(first, loser, id, "the other move won");
+  await expectGone(second, QUEUE, id, "it was moved away");
 }
 
 /**
@@ -990,11 +1924,171 @@ async function createRace(
   ]);
   const won = outcomes.findIndex((o) => o.status === "fulfilled");
   const lost = outcomes.find((o) => o.status === "rejected");
-  assert.ok(won >= 0 && lost, `Exactly one upload of ${id} succeeds`);
+  assert.ok(
+    won >= 0 && lost,
+    `Exactly one of two concurrent upload()s of ${id} succeeds; got ${
+      outcomes.map((o) => o.status).join(" and ")
+    }`,
+  );
   assert.ok(
     lost.reason instanceof AlreadyExistsError,
     `The losing upload of ${id} rejects with AlreadyExistsError, not ${lost.reason}`,
   );
   const by = won === 0 ? "first" : "second";
-  assert.deepEqual(await second.get(QUEUE, id), { by });
+  expectEqual(
+    await second.get(QUEUE, id),
+    { by },
+    `${id} after two concurrent upload()s`,
+  );
+}
+
+/**
+ * Updates and deletes `id` at once, `updater` and `deleter` taking turns at
+ * starting first: the delete succeeds, the update succeeds or finds nothing,
+ * and the record is gone.
+ */
+async function updateDeleteRace(
+  updater: StorageAdapter,
+  deleter: StorageAdapter,
+  id: string,
+  round: number,
+): Promise<void> {
+  await updater.upload(QUEUE, id, { v: 0 });
+  // In half of the rounds, the update carries a check, which reads the record.
+  const check = round % 4 < 2 ? undefined : { check: () => {} };
+  const update = () => updater.update(QUEUE, id, { v: 1 }, check);
+  const remove = () => deleter.delete(QUEUE, id);
+  const [updated, deleted] = round % 2 === 0
+    ? await Promise.allSettled([update(), remove()])
+    : (await Promise.allSettled([remove(), update()])).reverse();
+  assert.ok(
+    deleted.status === "fulfilled",
+    `delete() of ${id} during an update() rejected with ${
+      deleted.status === "rejected" && deleted.reason
+    }`,
+  );
+  assert.ok(
+    updated.status === "fulfilled" || updated.reason instanceof NotFoundError,
+    `update() of ${id} during a delete() rejected with ${
+      updated.status === "rejected" && updated.reason
+    }; expected success or NotFoundError`,
+  );
+  await expectGone(updater, QUEUE, id, "delete() ran with the update()");
+}
+
+/**
+ * Updates `id` and moves it away at once, taking turns at starting first:
+ * the move succeeds, the update succeeds or finds nothing, and the record is
+ * in the target folder only, with the old or the new content.
+ */
+async function updateMoveRace(
+  updater: StorageAdapter,
+  mover: StorageAdapter,
+  id: string,
+  round: number,
+): Promise<void> {
+  await updater.upload(QUEUE, id, { v: 0 });
+  const check = round % 4 < 2 ? undefined : { check: () => {} };
+  const update = () => updater.update(QUEUE, id, { v: 1 }, check);
+  const move = () => mover.move(QUEUE, RUNNING, id);
+  const [updated, moved] = round % 2 === 0
+    ? await Promise.allSettled([update(), move()])
+    : (await Promise.allSettled([move(), update()])).reverse();
+  assert.ok(
+    moved.status === "fulfilled",
+    `move() of ${id} during an update() rejected with ${
+      moved.status === "rejected" && moved.reason
+    }`,
+  );
+  assert.ok(
+    updated.status === "fulfilled" || updated.reason instanceof NotFoundError,
+    `update() of ${id} during a move() rejected with ${
+      updated.status === "rejected" && updated.reason
+    }; expected success or NotFoundError`,
+  );
+  await expectGone(updater, QUEUE, id, `move() took it to ${RUNNING}`);
+  const content = await updater.get(RUNNING, id);
+  assert.ok(
+    isDeepStrictEqual(content, { v: 0 }) ||
+      (updated.status === "fulfilled" && isDeepStrictEqual(content, { v: 1 })),
+    `The moved ${id} holds ${
+      render(content)
+    }; expected { v: 0 }, or { v: 1 } when the update() succeeded`,
+  );
+}
+
+/**
+ * Two update()s of `id` at once, each with a check that refuses unless the
+ * record still holds what both read: exactly one wins.
+ */
+async function casRace(
+  first: StorageAdapter,
+  second: StorageAdapter,
+  id: string,
+): Promise<void> {
+  await first.upload(QUEUE, id, { v: 0 });
+  const refusal = new Error("stale: the record changed");
+  const outcomes = await Promise.allSettled([
+    first.update(QUEUE, id, { v: "first" }, holding({ v: 0 }, refusal)),
+    second.update(QUEUE, id, { v: "second" }, holding({ v: 0 }, refusal)),
+  ]);
+  const winners = outcomes.flatMap((o, i) =>
+    o.status === "fulfilled" ? [i === 0 ? "first" : "second"] : []
+  );
+  expectEqual(
+    winners.length,
+    1,
+    `How many of two concurrent update()s of ${id} that both checked for { v: 0 } succeeded (${
+      winners.join(" and ") || "none"
+    })`,
+  );
+  const loser = outcomes.find((o) => o.status === "rejected");
+  assert.ok(
+    loser?.status === "rejected" && loser.reason === refusal,
+    `The losing update() of ${id} rejected with ${
+      loser?.status === "rejected" && loser.reason
+    }; expected its check's error`,
+  );
+  expectEqual(
+    await second.get(QUEUE, id),
+    { v: winners[0] },
+    `${id} after two concurrent update()s with checks`,
+  );
+}
+
+/**
+ * Updates a record over and over until it is gone (another process deletes
+ * or moves it meanwhile), at most a few thousand times. With `slow`, each
+ * update's check takes a fifth of a millisecond, so that the other process's
+ * change lands while a check runs: without a lock that spans check and
+ * write, the update would then bring the record back.
+ *
+ * @returns How many updates succeeded.
+ */
+async function updateUntilGone(
+  adapter: StorageAdapter,
+  storagePath: string,
+  id: string,
+  slow: boolean,
+): Promise<number> {
+  const check = slow ? { check: () => busy(0.2) } : undefined;
+  let n = 0;
+  while (n < 2000) {
+    try {
+      await adapter.update(storagePath, id, { id, n: n + 1 }, check);
+    } catch (error) {
+      if (error instanceof NotFoundError) break;
+      throw error;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** Keeps this thread busy for `ms` milliseconds, as a slow check would. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  let spins = 0;
+  while (performance.now() < end) spins++;
+  if (spins < 0) throw new Error("unreachable");
 }
