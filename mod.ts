@@ -170,6 +170,18 @@ export {
 } from "./src/queue.ts";
 export type { Clock } from "./src/transitions.ts";
 export {
+  cancelJob,
+  type CancelOptions,
+  type JobState,
+  type JobSummary,
+  listJobs,
+  type ListJobsOptions,
+  purgeJobs,
+  type PurgeOptions,
+  retryJob,
+  type RetryOptions,
+} from "./src/operations.ts";
+export {
   type Backend,
   type Backends,
   type ExecuteContext,

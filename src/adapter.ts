@@ -214,6 +214,18 @@ export interface StorageAdapter {
   ): Promise<number>;
 
   /**
+   * Capability: when a record was last written, in milliseconds since the
+   * epoch, by the storage's own clock (for {@linkcode LocalAdapter}, the
+   * file's modification time, which a `move` keeps). It gives ages to records
+   * that other tools wrote without saying when.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @returns The time, or `undefined` when the record does not exist.
+   */
+  writtenAt?(storagePath: string, id: string): Promise<number | undefined>;
+
+  /**
    * Capability: waits until a job may have been queued for one of the
    * backends (a change feed, such as PostgreSQL's `LISTEN/NOTIFY`), until
    * `timeoutMs` has passed, or until `signal` aborts, whichever comes first.

@@ -218,3 +218,18 @@ export class LeaseLostError extends SqoolerError {}
  * ```
  */
 export class JobStateError extends SqoolerError {}
+
+/**
+ * A running job was cancelled (`cancelJob`): the reason with which its
+ * worker aborts `execute`'s signal. The job ends ERROR with the message.
+ *
+ * @example Tell a cancellation from a stop of the worker
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { JobCancelledError, SqoolerError } from "@sqooler/storage";
+ *
+ * const reason = new JobCancelledError("Cancelled by alice.");
+ * assert(reason instanceof SqoolerError && reason.name === "JobCancelledError");
+ * ```
+ */
+export class JobCancelledError extends SqoolerError {}

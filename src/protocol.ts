@@ -84,6 +84,7 @@ import type {
   AttemptTerms,
   Claim,
   ClaimTerms,
+  Clock,
   JobTransitions,
   LeaseRef,
   LeaseTerms,
@@ -196,6 +197,7 @@ export class DocumentTransitions implements JobTransitions {
         renewed_at: iso(now),
         attempts: null,
         error_message: null,
+        cancel_requested: null,
       };
       try {
         await this.#adapter.upload(leases, id, fresh);
@@ -286,15 +288,23 @@ export class DocumentTransitions implements JobTransitions {
         result = undefined;
       }
     }
-    const state: LeaseState = status.status === "DONE" ? "done" : "error";
     const decided = await this.#swapLease(ref, "record the outcome of", (
       current,
-    ) => ({
-      ...current,
-      state,
-      expires_at: iso(terms.now() + terms.leaseMs),
-      error_message: state === "error" ? status.error_message : null,
-    }));
+    ) => {
+      // A job that was asked to stop ends ERROR, whatever it returned.
+      const cancelled = current.cancel_requested;
+      const state: LeaseState = cancelled === null && status.status === "DONE"
+        ? "done"
+        : "error";
+      return {
+        ...current,
+        state,
+        expires_at: iso(terms.now() + terms.leaseMs),
+        error_message: cancelled ??
+          (state === "error" ? status.error_message : null),
+      };
+    });
+    if (decided.state === "error") result = undefined;
     if (result !== undefined) {
       try {
         await putRecord(
@@ -314,6 +324,122 @@ export class DocumentTransitions implements JobTransitions {
     await this.#cleanUp(displayName, decided, status);
   }
 
+  async cancel(
+    ref: LeaseRef,
+    terms: { message: string; now: Clock },
+  ): Promise<"cancelled" | "requested"> {
+    const { displayName, jobId } = ref;
+    // A queued job: its move out of the queue decides, against any claim.
+    if (
+      await moveIfExists(this.#adapter, {
+        from: queuedPath(displayName),
+        to: DELETED,
+        id: jobId,
+      })
+    ) {
+      await this.#writeStatus(displayName, jobId, {
+        job_id: jobId,
+        status: "ERROR",
+        detail: await this.#detailOf(displayName, jobId),
+        error_message: terms.message,
+      }, { final: true });
+      return "cancelled";
+    }
+    const lease = await this.lease(displayName, jobId);
+    if (lease?.state === "running") {
+      try {
+        await this.#swapLease(
+          { displayName, jobId, token: lease.token },
+          "cancel",
+          (current) => ({
+            ...current,
+            cancel_requested: current.cancel_requested ?? terms.message,
+          }),
+        );
+        return "requested";
+      } catch (error) {
+        // Decided meanwhile: the job is final, or queued again.
+        if (!(error instanceof LeaseLostError)) throw error;
+        return await this.cancel(ref, terms);
+      }
+    }
+    if (lease !== undefined) {
+      throw new JobStateError(
+        `Cannot cancel job ${jobId} of ${displayName}: its outcome is being recorded`,
+      );
+    }
+    if (await this.#holds(RUNNING, jobId)) {
+      throw new JobStateError(
+        `Cannot cancel job ${jobId} of ${displayName}: another tool's worker (without a lease) is running it`,
+      );
+    }
+    for (
+      const [path, state] of [[finishedPath(displayName), "DONE"], [
+        DELETED,
+        "ERROR",
+      ]]
+    ) {
+      if (
+        await this.#holds(path, jobId) &&
+        await this.#isBackends(displayName, jobId)
+      ) {
+        throw new JobStateError(
+          `Cannot cancel job ${jobId} of ${displayName}: it ended ${state} already`,
+        );
+      }
+    }
+    throw new NotFoundError(
+      `Cannot cancel job ${jobId} of ${displayName}: there is no such job`,
+    );
+  }
+
+  async retry(
+    ref: LeaseRef,
+    terms: { detail: string; now: Clock },
+  ): Promise<void> {
+    const { displayName, jobId } = ref;
+    // jobs/deleted is shared by all backends: the status says whose it is.
+    const status = await readIfReadable(
+      this.#adapter,
+      { path: statusPath(displayName), id: jobId },
+      StatusMsg,
+    );
+    if (status?.status !== "ERROR" || !await this.#holds(DELETED, jobId)) {
+      throw new NotFoundError(
+        `Cannot retry job ${jobId} of ${displayName}: it is not a failed job of this backend`,
+      );
+    }
+    // Attempts first: the run that follows has all of them.
+    await this.#setAttempts(displayName, jobId, 0);
+    if (
+      !await moveIfExists(this.#adapter, {
+        from: DELETED,
+        to: queuedPath(displayName),
+        id: jobId,
+      })
+    ) {
+      throw new NotFoundError(
+        `Cannot retry job ${jobId} of ${displayName}: it left jobs/deleted meanwhile`,
+      );
+    }
+    // Only the ERROR that was retried is replaced: a worker may have taken
+    // the job and recorded its outcome already.
+    try {
+      await this.#adapter.update(statusPath(displayName), jobId, {
+        job_id: jobId,
+        status: "INITIALIZING",
+        detail: terms.detail,
+        error_message: "None",
+      }, {
+        check: (stored) => {
+          if (stored.status !== "ERROR") throw new ChangedMeanwhile();
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof ChangedMeanwhile)) throw error;
+    }
+  }
+
   async release(
     ref: LeaseRef,
     terms: ReleaseTerms,
@@ -329,7 +455,12 @@ export class DocumentTransitions implements JobTransitions {
       );
     const decided = await this.#swapLease(ref, "release", (current) => ({
       ...current,
-      ...next,
+      // A job that was asked to stop does not go back to its queue.
+      ...(current.cancel_requested === null ? next : {
+        state: "error" as const,
+        attempts: null,
+        error_message: current.cancel_requested,
+      }),
       expires_at: iso(terms.now() + terms.leaseMs),
     }));
     await this.#cleanUp(displayName, decided);
@@ -444,7 +575,11 @@ export class DocumentTransitions implements JobTransitions {
         if (!sameLease(current, lease)) throw lost(ref, "recover");
         return {
           ...current,
-          ...next,
+          ...(current.cancel_requested === null ? next : {
+            state: "error" as const,
+            attempts: null,
+            error_message: current.cancel_requested,
+          }),
           expires_at: iso(terms.now() + terms.leaseMs),
         };
       });
@@ -791,6 +926,28 @@ export class DocumentTransitions implements JobTransitions {
       ...(meta ?? { job_id: jobId, username: null, submitted_at: null }),
       attempts,
     });
+  }
+
+  /** Sets a job's failed attempts, e.g. to 0 when it is retried. */
+  async #setAttempts(
+    displayName: string,
+    jobId: string,
+    attempts: number,
+  ): Promise<void> {
+    const key = { path: metaPath(displayName), id: jobId };
+    const meta = await readRecord(this.#adapter, key, JobMeta);
+    if (meta === undefined || meta.attempts === attempts) return;
+    await putRecord(this.#adapter, key, { ...meta, attempts });
+  }
+
+  /** The detail of a job's status, to keep when the status is rewritten. */
+  async #detailOf(displayName: string, jobId: string): Promise<string> {
+    const status = await readIfReadable(
+      this.#adapter,
+      { path: statusPath(displayName), id: jobId },
+      StatusMsg,
+    );
+    return status?.detail ?? "Got your json.";
   }
 
   /** Writes a status; one that is not final never replaces a final one. */

@@ -372,6 +372,11 @@ export interface Lease {
   attempts: number | null;
   /** For a decided `error`: the message the job's status gets. */
   error_message: string | null;
+  /**
+   * Set on a running job that was asked to stop (`cancelJob`): the message
+   * its status gets. Its worker stops it and records ERROR with it.
+   */
+  cancel_requested: string | null;
 }
 
 // Python's json writes integers of any size, NaN and infinities, and pydantic
@@ -747,6 +752,7 @@ export const Lease: Schema<Lease> = z.object({
   renewed_at: isoTime.optional(),
   attempts: count.nullable().default(null),
   error_message: z.string().nullable().default(null),
+  cancel_requested: z.string().nullable().default(null),
 }).loose().transform((lease) => ({
   ...lease,
   renewed_at: lease.renewed_at ?? lease.claimed_at,

@@ -216,6 +216,34 @@ export interface JobTransitions {
   recover(displayName: string, terms: RecoverTerms): Promise<RecoveryReport>;
 
   /**
+   * Cancels a job: a queued one ends ERROR at once (its move to
+   * `jobs/deleted` decides, against any claim); a running one under a lease
+   * is marked, and its worker stops it and records ERROR.
+   *
+   * @param ref The job (its token is ignored).
+   * @param terms The message its status gets, and the clock.
+   * @returns `"cancelled"` (it is ERROR now) or `"requested"` (its worker stops it).
+   * @throws {NotFoundError} When the backend has no such job.
+   * @throws {JobStateError} When the job is final already, or held by another tool's worker.
+   */
+  cancel(
+    ref: LeaseRef,
+    terms: { message: string; now: Clock },
+  ): Promise<"cancelled" | "requested">;
+
+  /**
+   * failed → queued: puts a job that ended ERROR back at the head of its
+   * queue with its attempts reset and its status INITIALIZING (the move out
+   * of `jobs/deleted` decides).
+   *
+   * @param ref The job (its token is ignored).
+   * @param terms The detail its status gets, and the clock.
+   * @returns Nothing.
+   * @throws {NotFoundError} When the backend has no such failed job.
+   */
+  retry(ref: LeaseRef, terms: { detail: string; now: Clock }): Promise<void>;
+
+  /**
    * Reads a job's lease.
    *
    * @param displayName The backend.

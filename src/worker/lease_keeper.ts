@@ -1,19 +1,25 @@
 /**
  * Keeping a worker's lease on a job while the job runs: it is extended every
- * third of its length, and when it is lost (a recovery took it, or it could
- * not be extended before it ran out) the keeper's signal aborts, so that the
- * job's `execute` can stop and the worker does not record an outcome.
+ * third of its length, and looked at every second in between. When it is
+ * lost (a recovery took it, or it could not be extended before it ran out),
+ * or when the job was cancelled, the keeper's signal aborts (with a
+ * {@linkcode LeaseLostError} or a {@linkcode JobCancelledError}), so that
+ * the job's `execute` can stop.
  *
  * @module
  * @internal
  */
 
 import type { StorageAdapter } from "../adapter.ts";
-import { LeaseLostError } from "../errors.ts";
+import { JobCancelledError, LeaseLostError } from "../errors.ts";
+import { transitionsOf } from "../protocol.ts";
 import { extendLease } from "../queue.ts";
 import { type Lease, parseStoredTime } from "../schemas.ts";
 import type { Clock, LeaseRef } from "../transitions.ts";
 import { sleep } from "./timers.ts";
+
+/** How often, at most, the keeper looks at the lease between extensions, in milliseconds. */
+const CHECK_EVERY_MS = 1000;
 
 /** What a {@linkcode LeaseKeeper} keeps, and whom it tells. */
 export interface LeaseKeeperOptions {
@@ -53,7 +59,10 @@ export class LeaseKeeper {
     this.#running = this.#keep();
   }
 
-  /** Aborted when the lease is lost; its reason is a {@linkcode LeaseLostError}. */
+  /**
+   * Aborted when the lease is lost (the reason is a {@linkcode LeaseLostError})
+   * or the job was cancelled (a {@linkcode JobCancelledError}).
+   */
   get signal(): AbortSignal {
     return this.#lost.signal;
   }
@@ -70,18 +79,36 @@ export class LeaseKeeper {
 
   async #keep(): Promise<void> {
     const { ref, leaseMs, now } = this.#options;
-    const every = Math.max(Math.floor(leaseMs / 3), 1);
+    const extendEvery = Math.max(Math.floor(leaseMs / 3), 1);
+    const tick = Math.min(extendEvery, CHECK_EVERY_MS);
+    let extendedAt = performance.now();
     while (!this.#stopped.signal.aborted) {
-      await sleep(every, this.#stopped.signal);
+      await sleep(tick, this.#stopped.signal);
       if (this.#stopped.signal.aborted) return;
       try {
-        const lease = await extendLease(this.#adapter, {
-          ...ref,
-          leaseMs,
-          now,
-        });
-        this.#expiresAt = parseStoredTime(lease.expires_at);
-        this.#options.onExtended(lease);
+        let lease: Lease | undefined;
+        if (performance.now() - extendedAt >= extendEvery - 1) {
+          lease = await extendLease(this.#adapter, { ...ref, leaseMs, now });
+          extendedAt = performance.now();
+          this.#expiresAt = parseStoredTime(lease.expires_at);
+          this.#options.onExtended(lease);
+        } else {
+          lease = await transitionsOf(this.#adapter).lease(
+            ref.displayName,
+            ref.jobId,
+          );
+          if (lease?.token !== ref.token || lease.state !== "running") {
+            return this.#lose(
+              new LeaseLostError(
+                `The lease on job ${ref.jobId} of ${ref.displayName} is no longer this worker's`,
+              ),
+            );
+          }
+        }
+        if (lease.cancel_requested !== null) {
+          this.#lost.abort(new JobCancelledError(lease.cancel_requested));
+          return;
+        }
       } catch (error) {
         if (error instanceof LeaseLostError) return this.#lose(error);
         this.#options.onError(error);

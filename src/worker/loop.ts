@@ -12,6 +12,7 @@ import type { StorageAdapter } from "../adapter.ts";
 import { uploadConfig } from "../backends.ts";
 import {
   CorruptRecordError,
+  JobCancelledError,
   JobStateError,
   LeaseLostError,
 } from "../errors.ts";
@@ -363,6 +364,17 @@ class Worker {
       detail: steps.join("; "),
       error_message: "None",
     }, result);
+    if (outcome.cancelled !== undefined) {
+      // The protocol recorded ERROR: the job was cancelled while it ran.
+      this.#summary.failed++;
+      this.#s.emit({
+        type: "failed",
+        displayName: ref.displayName,
+        jobId: ref.jobId,
+        message: outcome.cancelled,
+      });
+      return;
+    }
     this.#summary.done++;
     this.#s.emit({
       type: "done",
@@ -374,7 +386,7 @@ class Worker {
 
   /** Runs `execute` while the lease is kept; says how it ended. */
   async #execute(held: Held, job: Job): Promise<
-    | { kind: "done"; results: ExperimentData[] }
+    | { kind: "done"; results: ExperimentData[]; cancelled?: string }
     | { kind: "failed"; message: string }
     | { kind: "released" }
     | { kind: "lost" }
@@ -407,12 +419,15 @@ class Worker {
         ),
     });
     const signal = AbortSignal.any([this.#s.signal, keeper.signal]);
+    // A cancelled job is recorded as usual: the protocol makes it ERROR.
+    const lost = () =>
+      keeper.signal.aborted && keeper.signal.reason instanceof LeaseLostError;
     let returned: unknown;
     try {
       returned = await entry.execute(job, { jobId, displayName, signal });
     } catch (error) {
       await keeper.stop();
-      if (keeper.signal.aborted) return this.#lost(held, keeper.signal.reason);
+      if (lost()) return this.#lost(held, keeper.signal.reason);
       if (this.#s.signal.aborted) {
         await this.#release(held);
         return { kind: "released" };
@@ -423,7 +438,7 @@ class Worker {
       };
     }
     await keeper.stop();
-    if (keeper.signal.aborted) return this.#lost(held, keeper.signal.reason);
+    if (lost()) return this.#lost(held, keeper.signal.reason);
     const problem = resultsProblem(returned, Object.keys(job).length);
     if (problem !== undefined) {
       return {
@@ -431,7 +446,14 @@ class Worker {
         message: `The backend returned an invalid result: ${problem}`,
       };
     }
-    return { kind: "done", results: returned as ExperimentData[] };
+    const reason = keeper.signal.reason;
+    return {
+      kind: "done",
+      results: returned as ExperimentData[],
+      cancelled: reason instanceof JobCancelledError
+        ? reason.message
+        : undefined,
+    };
   }
 
   #lost(held: Held, reason: unknown): { kind: "lost" } {
