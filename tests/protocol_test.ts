@@ -16,7 +16,6 @@ import {
   metaPath,
   queuedPath,
   recoverStaleJobs,
-  resultsPath,
   RUNNING,
   runWorker,
   type StorageAdapter,
@@ -31,7 +30,7 @@ import {
   testBackendConfig,
   testJobProtocol,
 } from "@sqooler/storage/testing";
-import { doneOutcome, jobOf } from "./support/fixtures.ts";
+import { doneOutcome } from "./support/fixtures.ts";
 import { withTempDir } from "./support/folders.ts";
 import { submitJobs } from "./support/store.ts";
 
