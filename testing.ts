@@ -27,3 +27,14 @@ export {
   type TestAdapterOptions,
   testBackendConfig,
 } from "./src/testing/seed.ts";
+export {
+  type FaultPlan,
+  FaultyAdapter,
+  PausePoint,
+  storageFault,
+  type StorageOperation,
+} from "./src/testing/faults.ts";
+export {
+  type ProtocolConformanceOptions,
+  testJobProtocol,
+} from "./src/testing/protocol_conformance.ts";
