@@ -407,6 +407,7 @@ Deno.test("getNextJobInQueue() records a lease on the job it takes", async () =>
     expires_at: "2026-11-28T10:00:30.000Z",
     attempts: null,
     error_message: null,
+    cancel_requested: null,
   });
   // The default lease is ten minutes.
   const second = await uploadJob(adapter, { job: JOB, ...ALICE });

@@ -281,6 +281,7 @@ Deno.test("JobMeta fills in its defaults and Lease needs both times", () => {
     renewed_at: lease.claimed_at,
     attempts: null,
     error_message: null,
+    cancel_requested: null,
   });
   assert(!Lease.safeParse({ ...lease, expires_at: "later" }).success);
   assert(!Lease.safeParse({ ...lease, state: "lost" }).success);

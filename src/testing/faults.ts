@@ -60,14 +60,17 @@ export interface FaultPlan {
  * import { MemoryAdapter, StorageError } from "@sqooler/storage";
  * import { FaultyAdapter, storageFault } from "@sqooler/storage/testing";
  *
- * const adapter = new FaultyAdapter(new MemoryAdapter(), {
+ * const inner = new MemoryAdapter();
+ * const adapter = new FaultyAdapter(inner, {
  *   before: (op) => {
- *     if (op.path.startsWith("results/")) throw storageFault("ENOSPC", op);
+ *     if (op.method === "upload" && op.path.startsWith("results/")) {
+ *       throw storageFault("ENOSPC", op);
+ *     }
  *   },
  * });
  * const error = await adapter.upload("results/spins", "abc", {}).catch((e) => e);
  * assert(error instanceof StorageError && error.code === "ENOSPC");
- * assert.deepEqual(await adapter.list("results/spins"), []);
+ * assert.deepEqual(await inner.list("results/spins"), []);
  * ```
  *
  * @example Pause a caller at a chosen step, and let another act meanwhile
