@@ -11,12 +11,22 @@ import {
   InactiveStorageError,
   InvalidRecordError,
 } from "./errors.ts";
-import { parseJson, stringifyJson } from "./json.ts";
+import { parseExactJson, parseJson, stringifyJson } from "./json.ts";
 import { assertRecordId, assertStoragePath, describeValue } from "./names.ts";
 import type { JobTransitions } from "./transitions.ts";
 
 /** A JSON object as an adapter returns it. */
 export type JsonObject = { [key: string]: unknown };
+
+/** Options of {@linkcode StorageAdapter.get}. */
+export interface GetOptions {
+  /**
+   * Keep every number exactly as stored, as an {@linkcode ExactNumber}.
+   *
+   * @default {false}
+   */
+  exact?: boolean;
+}
 
 /** Options of {@linkcode StorageAdapter.update} and {@linkcode StorageAdapter.delete}. */
 export interface RecordCheck {
@@ -119,11 +129,19 @@ export interface StorageAdapter {
    *
    * @param storagePath The folder.
    * @param id The record's id.
+   * @param options With `exact: true`, every number comes back as an
+   * {@linkcode ExactNumber} holding its stored text (`1.0`, `-0.0`, integers
+   * beyond 2^53, `NaN`), so that a record rewritten from it keeps every
+   * value it did not mean to change.
    * @returns A copy of the content.
    * @throws {NotFoundError} When the record does not exist.
    * @throws {CorruptRecordError} When the stored data is not a JSON object.
    */
-  get(storagePath: string, id: string): Promise<JsonObject>;
+  get(
+    storagePath: string,
+    id: string,
+    options?: GetOptions,
+  ): Promise<JsonObject>;
 
   /**
    * Replaces an existing record's content.
@@ -326,10 +344,10 @@ export const records = {
    * Reads JSON text as Python's `json` reads it (`NaN` and infinities
    * included), refusing what is not a JSON object.
    */
-  parse(text: string, record: string): JsonObject {
+  parse(text: string, record: string, options?: GetOptions): JsonObject {
     let value: unknown;
     try {
-      value = parseJson(text);
+      value = options?.exact ? parseExactJson(text) : parseJson(text);
     } catch (error) {
       throw new CorruptRecordError(record, "not valid JSON", { cause: error });
     }

@@ -429,9 +429,11 @@ export interface TimestampQueueOptions {
 
 /**
  * Records in the backend's config (`last_queue_check`) that a worker looked at
- * its queue now. The config is rewritten atomically, so readers never see a
- * torn file. Configs that sqooler ≥ 0.9 stored signed are left alone, because
- * rewriting them would break their signature.
+ * its queue now (sqooler's `timestamp_queue`). The config is rewritten
+ * atomically, so readers never see a torn file, and only the stamp changes:
+ * every other value is written back exactly as stored (`1.0`, integers beyond
+ * 2^53, unknown fields, key order). Configs that sqooler ≥ 0.9 stored signed
+ * are left alone, because rewriting them would break their signature.
  *
  * @param adapter The storage.
  * @param displayName The backend's display name.
@@ -486,11 +488,14 @@ export async function timestampQueue(
     : parseStoredTime(config.last_queue_check);
   // Either way: a clock set back an hour must not stop the stamps for an hour.
   if (Math.abs(now - last) < minIntervalMs) return false;
-  // Only the stamp changes; a config uploaded meanwhile is not overwritten.
+  // Only the stamp changes: every other value is written back exactly as it
+  // was (1.0, big integers, key order), and a config uploaded meanwhile is
+  // not overwritten.
   const seen = JSON.stringify(stored);
   try {
+    const exact = await adapter.get(CONFIGS, id, { exact: true });
     await adapter.update(CONFIGS, id, {
-      ...stored,
+      ...exact,
       last_queue_check: new Date(now).toISOString(),
     }, {
       check: (current) => {

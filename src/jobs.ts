@@ -17,7 +17,11 @@
 
 import { type JsonObject, records, type StorageAdapter } from "./adapter.ts";
 import { backendName, timestampQueue } from "./backends.ts";
-import { AlreadyExistsError, InvalidRecordError } from "./errors.ts";
+import {
+  AlreadyExistsError,
+  CorruptRecordError,
+  InvalidRecordError,
+} from "./errors.ts";
 import { metaPath, resultsPath, RUNNING, statusPath } from "./layout.ts";
 import {
   assertDisplayName,
@@ -400,6 +404,11 @@ export interface NextJobOptions {
    */
   stampIntervalMs?: number;
   /**
+   * Queued jobs to leave for now, such as job files that another tool is
+   * still writing.
+   */
+  skip?: Iterable<string>;
+  /**
    * The clock, in milliseconds since the epoch.
    *
    * @default {Date.now}
@@ -411,7 +420,8 @@ export interface NextJobOptions {
  * Takes the oldest job of a backend's queue (sqooler's
  * `get_next_job_in_queue`): records a lease with a fresh fencing token, moves
  * the job to `jobs/running`, and stamps the backend's `last_queue_check` (when
- * the stored one is older than `stampIntervalMs`). Any number of workers,
+ * the stored one is older than `stampIntervalMs`; a config that cannot be
+ * read is not stamped, and the job is taken all the same). Any number of workers,
  * also in other processes and sqooler's own, may call it at once: each job
  * goes to one of them. Pass the returned `token` to
  * {@linkcode updateInDatabase}, {@linkcode extendLease} and
@@ -463,16 +473,22 @@ export async function getNextJobInQueue(
     fallback: DEFAULT_LEASE_MS,
     min: 1,
   });
-  await timestampQueue(adapter, display, {
-    minIntervalMs: numberOption(options?.stampIntervalMs, {
-      what: "stamp interval",
-      fallback: 1000,
-    }),
-    now: clock,
+  const minIntervalMs = numberOption(options?.stampIntervalMs, {
+    what: "stamp interval",
+    fallback: 1000,
   });
+  try {
+    await timestampQueue(adapter, display, { minIntervalMs, now: clock });
+  } catch (error) {
+    // A config that cannot be read (another tool wrote it badly) does not
+    // stop the queue: the stamp is only a sign of life.
+    if (!(error instanceof CorruptRecordError)) throw error;
+  }
+  const skip = options.skip === undefined ? undefined : new Set(options.skip);
   const claim = await transitionsOf(adapter).claim(display, {
     leaseMs,
     now: clock,
+    skip,
   });
   if (claim === undefined) return { job_id: "None", job_json_path: "None" };
   return { job_id: claim.jobId, job_json_path: RUNNING, token: claim.token };

@@ -9,6 +9,7 @@
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import {
+  type GetOptions,
   type JsonObject,
   type MoveOldestOptions,
   type RecordCheck,
@@ -274,16 +275,43 @@ export class LocalAdapter implements StorageAdapter {
    *
    * @param storagePath The folder.
    * @param id The record's id.
+   * @param options Whether to keep numbers exactly.
    * @returns The content.
    * @throws {NotFoundError} When the record does not exist.
    * @throws {CorruptRecordError} When the file is not a JSON object.
    * @throws {StorageError} When the filesystem refuses.
    */
-  get(storagePath: string, id: string): Promise<JsonObject> {
+  get(
+    storagePath: string,
+    id: string,
+    options?: GetOptions,
+  ): Promise<JsonObject> {
     return settle(() => {
       records.check(this, storagePath, id);
       const record = records.name(storagePath, id);
-      return readRecord(this.#file(storagePath, id), record, "read");
+      return readRecord(this.#file(storagePath, id), record, "read", options);
+    });
+  }
+
+  /**
+   * When a record's file was last written: its modification time, which a
+   * `move` keeps.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @returns Milliseconds since the epoch, or `undefined` when there is no such record.
+   * @throws {StorageError} When the filesystem refuses.
+   */
+  writtenAt(storagePath: string, id: string): Promise<number | undefined> {
+    return settle(() => {
+      records.check(this, storagePath, id);
+      try {
+        return Deno.lstatSync(this.#file(storagePath, id)).mtime?.getTime();
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+        throw failure(error, "stat", records.name(storagePath, id));
+      }
     });
   }
 
@@ -1182,14 +1210,19 @@ async function sweepFolder(
 }
 
 /** Reads and parses a record's file. */
-function readRecord(file: string, record: string, action: string): JsonObject {
+function readRecord(
+  file: string,
+  record: string,
+  action: string,
+  options?: GetOptions,
+): JsonObject {
   let text: string;
   try {
     text = Deno.readTextFileSync(file);
   } catch (error) {
     throw failure(error, action, record);
   }
-  return records.parse(text, record);
+  return records.parse(text, record, options);
 }
 
 function exists(path: string): boolean {

@@ -6,6 +6,7 @@
  */
 
 import {
+  type GetOptions,
   type JsonObject,
   type MoveOldestOptions,
   type RecordCheck,
@@ -37,6 +38,8 @@ interface Entry {
   json: string;
   /** When it was written; `move` keeps it, as a rename keeps a file's time. */
   seq: number;
+  /** When it was written, in milliseconds since the epoch; `move` keeps it. */
+  time: number;
 }
 
 /**
@@ -95,7 +98,11 @@ export class MemoryAdapter implements StorageAdapter {
           `Cannot create ${records.name(storagePath, id)}: it exists`,
         );
       }
-      this.#put(storagePath, folder, id, { json, seq: ++this.#seq });
+      this.#put(storagePath, folder, id, {
+        json,
+        seq: ++this.#seq,
+        time: Date.now(),
+      });
     });
   }
 
@@ -104,13 +111,22 @@ export class MemoryAdapter implements StorageAdapter {
    *
    * @param storagePath The folder.
    * @param id The record's id.
+   * @param options Whether to keep numbers exactly.
    * @returns A copy of the content.
    */
-  get(storagePath: string, id: string): Promise<JsonObject> {
+  get(
+    storagePath: string,
+    id: string,
+    options?: GetOptions,
+  ): Promise<JsonObject> {
     return settle(() => {
       records.check(this, storagePath, id);
       const record = records.name(storagePath, id);
-      return records.parse(this.#entry(storagePath, id, "read").json, record);
+      return records.parse(
+        this.#entry(storagePath, id, "read").json,
+        record,
+        options,
+      );
     });
   }
 
@@ -136,7 +152,25 @@ export class MemoryAdapter implements StorageAdapter {
       const entry = this.#entry(storagePath, id, "update");
       if (options?.check) options.check(records.parse(entry.json, record));
       const folder = this.#folder(storagePath, true);
-      this.#put(storagePath, folder, id, { json, seq: ++this.#seq });
+      this.#put(storagePath, folder, id, {
+        json,
+        seq: ++this.#seq,
+        time: Date.now(),
+      });
+    });
+  }
+
+  /**
+   * When a record was last written, by the wall clock; a `move` keeps it.
+   *
+   * @param storagePath The folder.
+   * @param id The record's id.
+   * @returns Milliseconds since the epoch, or `undefined` when there is no such record.
+   */
+  writtenAt(storagePath: string, id: string): Promise<number | undefined> {
+    return settle(() => {
+      records.check(this, storagePath, id);
+      return this.#folders.get(storagePath)?.get(id)?.time;
     });
   }
 

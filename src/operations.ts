@@ -355,12 +355,12 @@ export interface PurgeOptions {
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [{ displayName: "spins", username: "alice", job, state: "done" }],
- *   now: () => Date.parse("2026-11-01T10:00:00Z"),
  * });
+ * const twoDaysLater = () => Date.now() + 2 * 24 * 3_600_000;
  * const removed = await purgeJobs(adapter, {
  *   displayName: "spins",
  *   olderThanMs: 24 * 3_600_000,
- *   now: () => Date.parse("2026-11-28T10:00:00Z"),
+ *   now: twoDaysLater,
  * });
  * assert.deepEqual(removed.map((j) => j.jobId), jobIds);
  * ```

@@ -187,6 +187,7 @@ export class DocumentTransitions implements JobTransitions {
     const queue = queuedPath(displayName);
     let lease: Lease | undefined;
     const prepare = async (id: string) => {
+      if (terms.skip?.has(id)) return false;
       const now = terms.now();
       const fresh: Lease = {
         job_id: id,

@@ -62,6 +62,8 @@ export interface LeaseTerms {
 export interface ClaimTerms extends LeaseTerms {
   /** Take this job, if it is queued and free, instead of the oldest. */
   jobId?: string;
+  /** Leave these queued jobs for now (e.g. job files still being written). */
+  skip?: ReadonlySet<string>;
 }
 
 /** What {@linkcode JobTransitions.complete} records. */

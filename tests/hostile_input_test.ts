@@ -1043,10 +1043,6 @@ Deno.test("corrupt and schema-violating files give CorruptRecordError, and nothi
         ],
         [`timestampQueue(${display})`, () => timestampQueue(adapter, display)],
         [
-          `getNextJobInQueue(${display})`,
-          () => getNextJobInQueue(adapter, display, { stampIntervalMs: 0 }),
-        ],
-        [
           `getResult(${display})`,
           () =>
             getResult(adapter, {

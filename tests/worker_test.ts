@@ -155,7 +155,7 @@ Deno.test("runWorker() marks a job ERROR when execute throws, and goes on with t
   }]);
 });
 
-Deno.test("runWorker() marks a corrupt job file ERROR, and goes on with the next", async () => {
+Deno.test("runWorker() marks a corrupt job file ERROR once no writer can be at it, and goes on with the next", async () => {
   await withTempDir(async (basePath) => {
     const adapter = new LocalAdapter({ basePath });
     const ids: string[] = [];
@@ -171,6 +171,15 @@ Deno.test("runWorker() marks a corrupt job file ERROR, and goes on with the next
       join(basePath, "jobs/queued/spins", `${ids[1]}.json`),
       "[1, 2, 3]",
     );
+    // Written an hour ago: no writer is still at them.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const id of ids.slice(0, 2)) {
+      await Deno.utime(
+        join(basePath, "jobs/queued/spins", `${id}.json`),
+        hourAgo,
+        hourAgo,
+      );
+    }
     const summary = await runWorker(adapter, {
       untilIdle: true,
       backends: { spins: { config: SPINS, execute: zeros } },

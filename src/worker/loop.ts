@@ -9,7 +9,7 @@
  */
 
 import type { StorageAdapter } from "../adapter.ts";
-import { uploadConfig } from "../backends.ts";
+import { getConfig, uploadConfig } from "../backends.ts";
 import {
   CorruptRecordError,
   JobCancelledError,
@@ -119,6 +119,9 @@ export async function runWorker(
  */
 const IDLE_SAFETY_POLL_MS = 30_000;
 
+/** How long an unreadable job file that may still be being written is left alone. */
+const UNREADABLE_RETRY_MS = 1000;
+
 /** A job in hand. */
 interface Held {
   entry: Entry;
@@ -132,6 +135,10 @@ class Worker {
   #summary: WorkerSummary = { done: 0, failed: 0, released: 0, errors: 0 };
   #ready = new Set<string>();
   #unleased = new Map<string, string>();
+  /** Problems with stored configs, by backend, as last reported. */
+  #configProblems = new Map<string, string>();
+  /** Job files that could not be read yet, and when to try them again. */
+  #unreadable = new Map<string, number>();
 
   constructor(adapter: StorageAdapter, settings: Settings) {
     this.#adapter = adapter;
@@ -234,6 +241,7 @@ class Worker {
     try {
       if (!ready) await uploadConfig(this.#adapter, entry.config);
       this.#ready.add(displayName);
+      await this.#checkConfig(entry);
       const report = await recoverStaleJobs(this.#adapter, {
         displayName,
         olderThanMs: this.#s.recoverOlderThanMs,
@@ -255,6 +263,40 @@ class Worker {
     }
   }
 
+  /**
+   * Reports a stored config that cannot be read (once per problem): the
+   * worker goes on with the config it was started with.
+   */
+  async #checkConfig(entry: Entry): Promise<void> {
+    const { displayName } = entry;
+    let problem: CorruptRecordError | undefined;
+    try {
+      await getConfig(this.#adapter, displayName);
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      problem = error;
+    }
+    const message = problem?.message ?? "";
+    if ((this.#configProblems.get(displayName) ?? "") === message) return;
+    this.#configProblems.set(displayName, message);
+    if (problem !== undefined) {
+      this.#error(
+        `The stored config of ${displayName} cannot be read, so the worker goes on with the config it was started with`,
+        problem,
+        { displayName },
+      );
+    }
+  }
+
+  /** The job files to leave in their queue for now: still being written, it seems. */
+  #skipped(): string[] {
+    const now = this.#s.now();
+    for (const [jobId, until] of this.#unreadable) {
+      if (until <= now) this.#unreadable.delete(jobId);
+    }
+    return [...this.#unreadable.keys()];
+  }
+
   /** Takes and handles one job of a backend, if it has one. */
   async #takeOne(entry: Entry): Promise<void> {
     const { displayName } = entry;
@@ -263,6 +305,7 @@ class Worker {
       const next = await getNextJobInQueue(this.#adapter, displayName, {
         leaseMs: this.#s.leaseMs,
         now: this.#s.now,
+        skip: this.#skipped(),
       });
       if (next.job_id === "None" || next.token === undefined) return;
       held = {
@@ -314,6 +357,7 @@ class Worker {
       });
     } catch (error) {
       if (!(error instanceof CorruptRecordError)) throw error;
+      if (await this.#stillBeingWritten(held)) return;
       steps.push("Could not read the job file. File will be deleted.");
       return await this.#fail(held, steps, error.message);
     }
@@ -382,6 +426,31 @@ class Worker {
       jobId: ref.jobId,
       durationMs: Math.max(this.#s.now() - held.claimedAt, 0),
     });
+  }
+
+  /**
+   * Whether an unreadable job file may still be being written by another
+   * tool (its file time is younger than the grace): then it goes back to its
+   * queue, unharmed, and is left there for a second.
+   */
+  async #stillBeingWritten(held: Held): Promise<boolean> {
+    const { jobId } = held.ref;
+    const now = this.#s.now();
+    const written = await this.#adapter.writtenAt?.(RUNNING, jobId) ?? now;
+    if (now - written >= this.#s.unreadableGraceMs) return false;
+    await releaseJob(this.#adapter, {
+      ...held.ref,
+      maxAttempts: this.#s.maxAttempts,
+      now: this.#s.now,
+    });
+    this.#unreadable.set(jobId, now + UNREADABLE_RETRY_MS);
+    this.#summary.released++;
+    this.#s.emit({
+      type: "released",
+      displayName: held.ref.displayName,
+      jobId,
+    });
+    return true;
   }
 
   /** Runs `execute` while the lease is kept; says how it ended. */

@@ -34,6 +34,7 @@ export interface Settings {
   recoverOlderThanMs: number | undefined;
   maxAttempts: number;
   maxBackoffMs: number;
+  unreadableGraceMs: number;
   /** Calls the listener; never throws, never leaves a rejected promise. */
   emit: (event: WorkerEvent) => void;
   now: Clock;
@@ -79,6 +80,11 @@ export function checkOptions(options: WorkerOptions): Settings {
       : ms(options.recoverOlderThanMs, "recovery age", 0),
     maxAttempts: attemptsOption(options.maxAttempts),
     maxBackoffMs: ms(options.maxBackoffMs, "longest backoff", 30_000),
+    unreadableGraceMs: ms(
+      options.unreadableGraceMs,
+      "grace for unreadable job files",
+      60_000,
+    ),
     emit: (event) => {
       try {
         const returned = (listener as WorkerOptions["onEvent"])?.(event);

@@ -199,6 +199,16 @@ export interface WorkerOptions {
    */
   maxAttempts?: number;
   /**
+   * A job file that cannot be read is taken for one that another tool (such
+   * as sqooler's web API, which writes job files in place) is still writing
+   * while its file time is younger than this, in milliseconds: it goes back
+   * to its queue, unharmed, and is tried again a second later. Once it is
+   * older and still unreadable, the job ends ERROR.
+   *
+   * @default {60000}
+   */
+  unreadableGraceMs?: number;
+  /**
    * The longest wait between polls after storage errors, in milliseconds;
    * the wait doubles from `pollIntervalMs` with each failed round.
    *
