@@ -29,7 +29,7 @@ import {
 } from "../schemas.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { checkOptions, type Entry, type Settings } from "./options.ts";
-import { sleep } from "./timers.ts";
+import { sleep, Yielder } from "./timers.ts";
 import type { WorkerOptions, WorkerSummary } from "./types.ts";
 import { resultsProblem, validateJob } from "./validate.ts";
 
@@ -146,6 +146,15 @@ class Worker {
   }
 
   async run(): Promise<WorkerSummary> {
+    const yielder = new Yielder();
+    try {
+      return await this.#loop(yielder);
+    } finally {
+      yielder.close();
+    }
+  }
+
+  async #loop(yielder: Yielder): Promise<WorkerSummary> {
     const { signal, entries, now } = this.#s;
     await this.#sweep();
     let failedRounds = 0;
@@ -175,6 +184,8 @@ class Worker {
       for (const entry of entries) {
         if (signal.aborted) break;
         if (this.#ready.has(entry.displayName)) await this.#takeOne(entry);
+        // Timers (lease extensions, a listener's) and I/O get their turn.
+        await yielder.next();
       }
       if (signal.aborted) break;
       // Only finished jobs count as progress: a job released after a storage
