@@ -9,21 +9,50 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
+  cancelJob,
+  DELETED,
+  extendLease,
+  finishedPath,
+  getNextJobInQueue,
+  getQueueStats,
+  getResult,
+  getStatus,
   InvalidNameError,
+  JobMeta,
+  leasesPath,
+  MemoryAdapter,
+  metaPath,
   NotFoundError,
+  queuedPath,
+  recoverStaleJobs,
+  releaseJob,
+  resultsPath,
+  retryJob,
+  RUNNING,
+  statusPath,
+  type StorageAdapter,
   StorageError,
+  updateInDatabase,
+  uploadConfig,
   uploadJob,
+  uploadStatus,
 } from "../mod.ts";
+import { transitionsOf } from "../src/protocol.ts";
 import { PostgresAdapter, PostgresConnectionError } from "../postgres.ts";
 import { parseExactJson, stringifyJson } from "../src/json.ts";
 import { spawnPeer, testStorageAdapter } from "../testing.ts";
 import { testJobProtocol } from "../src/testing/protocol_conformance.ts";
 import {
   admin,
+  countRuns,
   DATABASE_URL,
   dropSchema,
   HOW_TO_RUN,
+  pgConfig,
+  pgJob,
+  pollUntil,
   schemaName,
+  startPostgresScript,
   terminateSessions,
   withSchema,
 } from "./support/postgres.ts";
@@ -399,6 +428,511 @@ Deno.test({
         () => adapter.get("jobs/running", "b"),
         (error) => !(error instanceof NotFoundError),
       );
+    });
+  },
+});
+
+/** Submits `count` jobs as the web API does, `parallel` at a time; their ids in order. */
+async function submitMany(
+  adapter: PostgresAdapter,
+  displayName: string,
+  count: number,
+  parallel = 4,
+): Promise<string[]> {
+  const ids: string[] = new Array(count);
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    for (let i = next++; i < count; i = next++) {
+      const ref = { displayName, username: "alice", jobId: "" };
+      ref.jobId = await uploadJob(adapter, {
+        job: pgJob((i % 4) + 1),
+        ...ref,
+      });
+      await uploadStatus(adapter, ref);
+      ids[i] = ref.jobId;
+    }
+  }));
+  return ids;
+}
+
+/** Every job DONE with its result, and nothing left queued, running or leased. */
+async function assertAllDone(
+  adapter: PostgresAdapter,
+  displayName: string,
+  ids: string[],
+): Promise<void> {
+  assert.deepEqual(
+    (await adapter.list(finishedPath(displayName))).sort(),
+    [...ids].sort(),
+  );
+  for (
+    const folder of [
+      queuedPath(displayName),
+      RUNNING,
+      DELETED,
+      leasesPath(displayName),
+    ]
+  ) {
+    assert.deepEqual(await adapter.list(folder), [], folder);
+  }
+  for (const jobId of ids) {
+    const ref = { displayName, username: "alice", jobId };
+    assert.equal((await getStatus(adapter, ref)).status, "DONE", jobId);
+    assert.equal((await getResult(adapter, ref)).results.length, 1, jobId);
+  }
+}
+
+Deno.test({
+  name:
+    "4 runWorker processes (each its own connections) and a process recovering in a loop run 2,000 jobs: each exactly once, all DONE",
+  ignore,
+  async fn() {
+    await withSchema(async (open, schema) => {
+      const display = "fermions";
+      const jobs = 2_000;
+      const adapter = open({ name: "lab" });
+      await uploadConfig(adapter, pgConfig(display));
+      const log = await Deno.makeTempFile({ suffix: ".log" });
+      try {
+        const started = performance.now();
+        const workers = Array.from(
+          { length: 4 },
+          () =>
+            startPostgresScript("postgres_worker.ts", {
+              schema,
+              displayName: display,
+              log,
+              mode: "run",
+              // Each worker recovers on every round too: a recovery that
+              // touched a fresh lease would show as a job run twice.
+              recoverIntervalMs: 5,
+            }),
+        );
+        const recoverer = startPostgresScript("postgres_recoverer.ts", {
+          schema,
+          displayName: display,
+        });
+        const ids = await submitMany(adapter, display, jobs);
+        await pollUntil(
+          `${jobs} jobs are finished`,
+          async () =>
+            (await adapter.list(finishedPath(display))).length >= jobs,
+          180_000,
+        );
+        const ms = performance.now() - started;
+        const summaries = [];
+        for (const worker of workers) {
+          const run = await worker.finish();
+          assert.equal(run.code, 0, run.stderr);
+          summaries.push(JSON.parse(run.stdout));
+        }
+        const recovered = await recoverer.finish();
+        assert.equal(recovered.code, 0, recovered.stderr);
+        const rounds = JSON.parse(recovered.stdout);
+        assert(rounds.rounds > 0, "the recovering process ran");
+        assert.equal(
+          rounds.requeued + rounds.failed,
+          0,
+          "no fresh lease was recovered",
+        );
+
+        const runs = await countRuns(log);
+        const twice = [...runs].filter(([, count]) => count > 1);
+        assert.deepEqual(twice, [], "jobs executed more than once");
+        assert.equal(runs.size, jobs, "every job ran");
+        assert.equal(
+          summaries.reduce((sum, s) => sum + s.done, 0),
+          jobs,
+          "DONE counted once per job",
+        );
+        await assertAllDone(adapter, display, ids);
+        console.log(
+          `  ${jobs} jobs, 4 workers + a recovering process: all DONE in ${
+            Math.round(ms)
+          } ms (${Math.round(jobs / ms * 1000)} jobs/s incl. submission); ` +
+            `jobs per worker ${summaries.map((s) => s.done).join("/")}, ` +
+            `recovery rounds ${rounds.rounds}, 0 run twice, 0 lost`,
+        );
+      } finally {
+        await Deno.remove(log);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "a worker process killed by SIGKILL mid-job: its job is recovered, and finished once by another worker",
+  ignore,
+  async fn() {
+    await withSchema(async (open, schema) => {
+      const display = "spins";
+      const adapter = open({ name: "lab" });
+      await uploadConfig(adapter, pgConfig(display));
+      const log = await Deno.makeTempFile({ suffix: ".log" });
+      try {
+        const ids = await submitMany(adapter, display, 3, 1);
+        const doomed = startPostgresScript("postgres_worker.ts", {
+          schema,
+          displayName: display,
+          log,
+          mode: "hold",
+          leaseMs: 60_000,
+        });
+        const line = await doomed.line();
+        assert(line !== undefined, "the worker printed nothing");
+        const { holding } = JSON.parse(line) as { holding: string };
+        assert.equal(holding, ids[0], "the oldest job is taken first");
+        doomed.child.kill("SIGKILL");
+        const killed = await doomed.finish();
+        assert.equal(killed.code, 137, "the worker died by SIGKILL");
+
+        // The lease is good for a minute: nothing is recovered now.
+        const early = await recoverStaleJobs(adapter, { displayName: display });
+        assert.deepEqual(early.alive, [holding]);
+        const lease = await transitionsOf(adapter).lease(display, holding);
+        assert(lease !== undefined);
+        const report = await recoverStaleJobs(adapter, {
+          displayName: display,
+          now: () => Date.parse(lease.expires_at) + 1,
+        });
+        assert.deepEqual(report.requeued, [holding]);
+        assert.deepEqual(report.attempts, { [holding]: 1 });
+        // Back at the head of its queue.
+        assert.deepEqual(await adapter.list(queuedPath(display)), ids);
+
+        const worker = startPostgresScript("postgres_worker.ts", {
+          schema,
+          displayName: display,
+          log,
+          mode: "run",
+        });
+        await pollUntil(
+          "the jobs are finished",
+          async () => (await adapter.list(finishedPath(display))).length === 3,
+          60_000,
+        );
+        const run = await worker.finish();
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(JSON.parse(run.stdout).done, 3);
+        const runs = await countRuns(log);
+        assert.deepEqual(
+          ids.map((id) => runs.get(id)),
+          [2, 1, 1],
+          "the killed worker's job ran again, once; the others once",
+        );
+        await assertAllDone(adapter, display, ids);
+        const meta = JobMeta.parse(
+          await adapter.get(metaPath(display), holding),
+        );
+        assert.equal(meta.attempts, 1);
+      } finally {
+        await Deno.remove(log);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "a worker whose connections are terminated (pg_terminate_backend) five times while it drains a queue reconnects, and every job ends DONE exactly once",
+  ignore,
+  async fn() {
+    await withSchema(async (open, schema) => {
+      const display = "spins";
+      const jobs = 400;
+      const adapter = open({ name: "lab" });
+      await uploadConfig(adapter, pgConfig(display));
+      const ids = await submitMany(adapter, display, jobs);
+      const log = await Deno.makeTempFile({ suffix: ".log" });
+      const url = new URL(DATABASE_URL!);
+      // The worker's sessions have a name of their own, so that only they are cut.
+      url.searchParams.set("application_name", "faultyworker");
+      const sql = admin();
+      try {
+        const worker = startPostgresScript("postgres_worker.ts", {
+          schema,
+          displayName: display,
+          log,
+          mode: "run",
+          leaseMs: 5_000,
+          recoverIntervalMs: 250,
+        }, url.href);
+        let cuts = 0;
+        let sessions = 0;
+        for (const threshold of [40, 100, 160, 220, 280]) {
+          await pollUntil(
+            `${threshold} jobs are finished`,
+            async () =>
+              (await adapter.list(finishedPath(display))).length >= threshold,
+            60_000,
+          );
+          sessions += await terminateSessions(sql, "faultyworker");
+          cuts++;
+        }
+        await pollUntil(
+          "every job is finished",
+          async () =>
+            (await adapter.list(finishedPath(display))).length === jobs,
+          120_000,
+        );
+        const run = await worker.finish();
+        assert.equal(run.code, 0, run.stderr);
+        const summary = JSON.parse(run.stdout);
+        assert.equal(cuts, 5);
+        assert(sessions >= 5, `only ${sessions} sessions were terminated`);
+        assert.equal(summary.done, jobs, "each job recorded DONE once");
+        const runs = await countRuns(log);
+        assert.equal(runs.size, jobs, "every job ran");
+        const again = [...runs].filter(([, count]) => count > 1);
+        await assertAllDone(adapter, display, ids);
+        console.log(
+          `  ${jobs} jobs, ${sessions} sessions terminated in ${cuts} cuts: ` +
+            `all DONE once; ${summary.errors} storage errors reported; ` +
+            `${again.length} jobs ran more than once`,
+        );
+        assert.deepEqual(again, [], "jobs executed more than once");
+      } finally {
+        await sql.end();
+        await Deno.remove(log);
+      }
+    });
+  },
+});
+
+/**
+ * One story of the job protocol, step by step, through the public
+ * functions: what each step returned (or threw), and every folder after it.
+ * Ids and tokens are replaced by `job<i>` and `token<i>` (in the order they
+ * appeared), so that two runs can be compared.
+ */
+async function jobStory(adapter: StorageAdapter): Promise<unknown[]> {
+  const display = "spins";
+  let time = Date.parse("2026-11-28T10:00:00Z");
+  const now = () => time;
+  const ids: string[] = [];
+  const tokens: string[] = [];
+  const normal = (text: string) => {
+    ids.forEach((id, i) => text = text.replaceAll(id, `job${i}`));
+    tokens.forEach((token, i) => text = text.replaceAll(token, `token${i}`));
+    return text;
+  };
+  const folders = [
+    queuedPath(display),
+    RUNNING,
+    finishedPath(display),
+    DELETED,
+    statusPath(display),
+    resultsPath(display),
+    metaPath(display),
+    leasesPath(display),
+  ];
+  const story: unknown[] = [];
+  const step = async (name: string, work: () => Promise<unknown>) => {
+    let outcome: unknown;
+    try {
+      outcome = { value: await work() };
+    } catch (error) {
+      outcome = {
+        error: (error as Error).name,
+        message: (error as Error).message,
+      };
+    }
+    const records: string[] = [];
+    for (const folder of folders) {
+      for (const id of await adapter.list(folder)) {
+        records.push(
+          `${folder}/${id}: ${stringifyJson(await adapter.get(folder, id))}`,
+        );
+      }
+    }
+    story.push(normal(JSON.stringify({ name, outcome, records }, null, 1)));
+  };
+  const take = async (leaseMs = 60_000) => {
+    const next = await getNextJobInQueue(adapter, display, {
+      now,
+      leaseMs,
+      stampIntervalMs: 1e12,
+    });
+    if (next.token !== undefined) tokens.push(next.token);
+    return next;
+  };
+  const outcome = (jobId: string, token: string | undefined, n = 1) => ({
+    jobId,
+    displayName: display,
+    token,
+    now,
+    status: {
+      job_id: jobId,
+      status: "DONE" as const,
+      detail: "Got your json.; All done",
+      error_message: "None",
+    },
+    result: {
+      backend_name: null,
+      display_name: display,
+      backend_version: "0.1.0",
+      job_id: jobId,
+      qobj_id: null,
+      success: true,
+      status: "DONE",
+      header: {},
+      results: Array.from({ length: n }, () => ({
+        header: { name: "experiment_0" },
+        shots: 1,
+        success: true,
+        data: { memory: ["1"] },
+      })),
+    },
+  });
+  await uploadConfig(adapter, pgConfig(display));
+  for (let i = 0; i < 7; i++) {
+    const ref = { displayName: display, username: "alice", jobId: "" };
+    ref.jobId = await uploadJob(adapter, { job: pgJob(), ...ref, now });
+    await uploadStatus(adapter, ref);
+    ids.push(ref.jobId);
+    time += 1000;
+  }
+  await step("submitted", () => Promise.resolve());
+  const a = await take();
+  await step("progress", () =>
+    updateInDatabase(adapter, {
+      jobId: a.job_id,
+      displayName: display,
+      token: a.token,
+      status: {
+        job_id: a.job_id,
+        status: "INITIALIZING",
+        detail: "Passed json sanity check",
+        error_message: "None",
+      },
+    }));
+  await step(
+    "done",
+    () => updateInDatabase(adapter, outcome(a.job_id, a.token)),
+  );
+  await step(
+    "done again",
+    () => updateInDatabase(adapter, outcome(a.job_id, a.token)),
+  );
+  const b = await take();
+  await step("error", () =>
+    updateInDatabase(adapter, {
+      jobId: b.job_id,
+      displayName: display,
+      token: b.token,
+      status: {
+        job_id: b.job_id,
+        status: "ERROR",
+        detail: "Got your json.",
+        error_message: "Wire 7 does not exist",
+      },
+    }));
+  const c = await take();
+  time += 10_000;
+  await step("extend", () =>
+    extendLease(adapter, {
+      displayName: display,
+      jobId: c.job_id,
+      token: c.token,
+      now,
+      leaseMs: 30_000,
+    }));
+  await step("release", () =>
+    releaseJob(adapter, {
+      displayName: display,
+      jobId: c.job_id,
+      token: c.token,
+      now,
+    }));
+  const c2 = await take();
+  await step("release after a failure", () =>
+    releaseJob(adapter, {
+      displayName: display,
+      jobId: c2.job_id,
+      token: c2.token,
+      failure: "the disk is full",
+      now,
+    }));
+  await step(
+    "stale token",
+    () => updateInDatabase(adapter, outcome(c.job_id, c.token)),
+  );
+  const d = await take(5_000);
+  time += 60_000;
+  await step(
+    "recover",
+    () => recoverStaleJobs(adapter, { displayName: display, now }),
+  );
+  const e = await take();
+  await step(
+    "cancel running",
+    () => cancelJob(adapter, { displayName: display, jobId: e.job_id, now }),
+  );
+  await step(
+    "done after cancel",
+    () => updateInDatabase(adapter, outcome(e.job_id, e.token)),
+  );
+  await step(
+    "cancel queued",
+    () => cancelJob(adapter, { displayName: display, jobId: ids[6], now }),
+  );
+  await step(
+    "cancel finished",
+    () => cancelJob(adapter, { displayName: display, jobId: ids[0], now }),
+  );
+  await step(
+    "retry",
+    () => retryJob(adapter, { displayName: display, jobId: b.job_id, now }),
+  );
+  const f = await take();
+  await step(
+    "a result that does not fit",
+    () => updateInDatabase(adapter, outcome(f.job_id, f.token, 2)),
+  );
+  // A job that another tool's worker runs: in jobs/running without a lease.
+  const g = await take();
+  await adapter.delete(leasesPath(display), g.job_id);
+  time += 3_600_000;
+  await step(
+    "recover, unleased",
+    () => recoverStaleJobs(adapter, { displayName: display, now }),
+  );
+  await step(
+    "unfenced outcome",
+    () => updateInDatabase(adapter, outcome(g.job_id, undefined)),
+  );
+  // Attempts run out.
+  for (let round = 0; round < 3; round++) {
+    const h = await take(1_000);
+    time += 5_000;
+    await step(
+      `recover ${h.job_id === "None" ? "nothing" : "again"}`,
+      () =>
+        recoverStaleJobs(adapter, {
+          displayName: display,
+          now,
+          maxAttempts: 2,
+        }),
+    );
+  }
+  void d;
+  await step("stats", () => getQueueStats(adapter, display, { now }));
+  return story;
+}
+
+Deno.test({
+  name:
+    "the native transitions leave the same records in the same folders as the generic protocol, step by step",
+  ignore,
+  async fn() {
+    const generic = await jobStory(new MemoryAdapter({ name: "lab" }));
+    await withSchema(async (open) => {
+      const native = await jobStory(open({ name: "lab" }));
+      assert.equal(native.length, generic.length);
+      for (let i = 0; i < generic.length; i++) {
+        assert.equal(native[i], generic[i], `step ${i}`);
+      }
     });
   },
 });

@@ -78,6 +78,12 @@ CREATE TABLE ${s}.records (
   seq bigint NOT NULL,
   written_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (path, id)
+) WITH (
+  -- Every claim and outcome leaves a dead row version behind in the queue
+  -- index; vacuum often, so that the oldest live job stays near the start.
+  autovacuum_vacuum_scale_factor = 0.01,
+  autovacuum_vacuum_threshold = 1000,
+  autovacuum_analyze_scale_factor = 0.01
 );
 CREATE INDEX records_oldest_first ON ${s}.records (path, seq);
 
@@ -129,6 +135,131 @@ BEGIN
     UPDATE ${s}.records SET path = p_to WHERE path = p_from AND id = taken;
   END IF;
   RETURN taken;
+END
+$fn$;
+
+-- The lease of a running job whose token is p_token, as JSON, locked; NULL
+-- when there is none (or it is not readable, or not this token's, or its job
+-- is decided): the caller then takes the general path.
+CREATE FUNCTION ${s}.current_lease(p_path text, p_id text, p_token text)
+RETURNS json LANGUAGE plpgsql AS $fn$
+DECLARE
+  found_content text;
+  lease json;
+BEGIN
+  SELECT content INTO found_content FROM ${s}.records
+    WHERE path = p_path AND id = p_id FOR UPDATE;
+  IF found_content IS NULL THEN
+    RETURN NULL;
+  END IF;
+  BEGIN
+    lease := found_content::json;
+  EXCEPTION WHEN others THEN
+    RETURN NULL;
+  END;
+  IF json_typeof(lease) <> 'object'
+    OR lease->>'job_id' IS DISTINCT FROM p_id
+    OR lease->>'token' IS DISTINCT FROM p_token
+    OR (lease->'state' IS NOT NULL AND lease->>'state' IS DISTINCT FROM 'running')
+    OR json_typeof(lease->'claimed_at') IS DISTINCT FROM 'string'
+    OR json_typeof(lease->'expires_at') IS DISTINCT FROM 'string'
+  THEN
+    RETURN NULL;
+  END IF;
+  RETURN lease;
+END
+$fn$;
+
+-- Whether a JSON member is absent or null.
+CREATE FUNCTION ${s}.is_null(value json) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT value IS NULL OR json_typeof(value) = 'null'
+$fn$;
+
+-- A worker's progress status (not final) under its current lease, in one
+-- statement; false, having changed nothing, when the general path must
+-- decide (no such lease, or a status that is final or not readable).
+CREATE FUNCTION ${s}.report_fast(
+  p_leases text, p_status text, p_id text, p_token text, p_text text
+) RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+  found_content text;
+  current_status json;
+BEGIN
+  IF ${s}.current_lease(p_leases, p_id, p_token) IS NULL THEN
+    RETURN false;
+  END IF;
+  SELECT content INTO found_content FROM ${s}.records
+    WHERE path = p_status AND id = p_id FOR UPDATE;
+  IF found_content IS NOT NULL THEN
+    BEGIN
+      current_status := found_content::json;
+    EXCEPTION WHEN others THEN
+      RETURN false;
+    END;
+    IF json_typeof(current_status) <> 'object'
+      OR current_status->>'status' IN ('DONE', 'ERROR')
+    THEN
+      RETURN false;
+    END IF;
+  END IF;
+  INSERT INTO ${s}.records (path, id, content, seq)
+    VALUES (p_status, p_id, p_text, nextval('${s}.record_seq'))
+    ON CONFLICT (path, id) DO UPDATE
+    SET content = excluded.content, seq = excluded.seq, written_at = now();
+  RETURN true;
+END
+$fn$;
+
+-- A worker's outcome under its current lease, in one statement: the result
+-- (when p_result is given and the job has p_results experiments), the
+-- status, the job's move to p_target, the lease's removal. False, having
+-- changed nothing, when the general path must decide (no such lease, a
+-- cancelled job, counted attempts, a result that does not fit the job).
+CREATE FUNCTION ${s}.complete_fast(
+  p_leases text, p_status text, p_results text, p_target text, p_id text,
+  p_token text, p_status_text text, p_result text, p_count integer
+) RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+  lease json;
+  job text;
+  experiments integer;
+BEGIN
+  lease := ${s}.current_lease(p_leases, p_id, p_token);
+  IF lease IS NULL
+    OR NOT ${s}.is_null(lease->'cancel_requested')
+    OR NOT ${s}.is_null(lease->'attempts')
+  THEN
+    RETURN false;
+  END IF;
+  IF p_result IS NOT NULL THEN
+    SELECT content INTO job FROM ${s}.records
+      WHERE path = 'jobs/running' AND id = p_id;
+    IF job IS NULL THEN
+      RETURN false;
+    END IF;
+    BEGIN
+      SELECT count(DISTINCT key) INTO experiments
+        FROM json_object_keys(job::json) AS key
+        WHERE key ~ '^experiment_[0-9]+$';
+    EXCEPTION WHEN others THEN
+      RETURN false;
+    END;
+    IF experiments <> p_count THEN
+      RETURN false;
+    END IF;
+    INSERT INTO ${s}.records (path, id, content, seq)
+      VALUES (p_results, p_id, p_result, nextval('${s}.record_seq'))
+      ON CONFLICT (path, id) DO UPDATE
+      SET content = excluded.content, seq = excluded.seq, written_at = now();
+  END IF;
+  INSERT INTO ${s}.records (path, id, content, seq)
+    VALUES (p_status, p_id, p_status_text, nextval('${s}.record_seq'))
+    ON CONFLICT (path, id) DO UPDATE
+    SET content = excluded.content, seq = excluded.seq, written_at = now();
+  PERFORM ${s}.move_record('jobs/running', p_target, p_id, NULL);
+  DELETE FROM ${s}.records WHERE path = p_leases AND id = p_id;
+  RETURN true;
 END
 $fn$;
 
@@ -208,6 +339,14 @@ export interface Statements {
   claim: string;
   /** {@linkcode Statements.claim} of one given job. */
   claimOne: string;
+  /** `$1` leases path, `$2` status path, `$3` id, `$4` token, `$5` status; returns `ok`. */
+  reportFast: string;
+  /**
+   * `$1` leases path, `$2` status path, `$3` results path, `$4` target
+   * folder, `$5` id, `$6` token, `$7` status, `$8` result or null, `$9` the
+   * result's number of experiments; returns `ok`.
+   */
+  completeFast: string;
   /** `$1` leases path, `$2` the token, quoted as in JSON; returns `id`. */
   leaseWithToken: string;
   /** `$1` leases path; returns `id`, `content`, oldest first. */
@@ -229,10 +368,13 @@ export function statements(schema: string): Statements {
 WITH job AS (
   SELECT q.id FROM ${t} q
   WHERE q.path = $1${one ? " AND q.id = $4" : ""}
-    AND NOT EXISTS (SELECT 1 FROM ${t} l WHERE l.path = $2 AND l.id = q.id)
-    AND NOT EXISTS (
-      SELECT 1 FROM ${t} r WHERE r.path = 'jobs/running' AND r.id = q.id
-    )
+    -- Scalar subqueries (not NOT EXISTS, which the planner may turn into an
+    -- anti-join over every lease): one primary-key probe per candidate, in
+    -- queue order, and the first free one is taken.
+    AND (SELECT 1 FROM ${t} l WHERE l.path = $2 AND l.id = q.id LIMIT 1) IS NULL
+    AND (
+      SELECT 1 FROM ${t} r WHERE r.path = 'jobs/running' AND r.id = q.id LIMIT 1
+    ) IS NULL
   ORDER BY q.seq
   LIMIT 1
   FOR UPDATE OF q SKIP LOCKED
@@ -277,6 +419,10 @@ RETURNING id`;
       VALUES ($1, $3, $4, ${seq}), ($2, $3, $5, ${seq})`,
     claim: claim(false),
     claimOne: claim(true),
+    reportFast: `SELECT ${quote(schema)}.report_fast($1, $2, $3, $4, $5) AS ok`,
+    completeFast: `SELECT ${
+      quote(schema)
+    }.complete_fast($1, $2, $3, $4, $5, $6, $7, $8, $9::integer) AS ok`,
     leaseWithToken: `SELECT id FROM ${t}
       WHERE path = $1 AND strpos(content, $2) > 0`,
     leases: `SELECT id, content FROM ${t} WHERE path = $1 ORDER BY seq`,

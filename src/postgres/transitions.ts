@@ -73,7 +73,7 @@ import type {
   SubmitInput,
 } from "../transitions.ts";
 import { type Database, type Op, textArray } from "./database.ts";
-import { isUniqueViolation } from "./errors.ts";
+import { isConnectionLost, isUniqueViolation } from "./errors.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -256,6 +256,26 @@ export class PostgresTransitions implements JobTransitions {
     const leases = leasesPath(displayName);
     const queue = queuedPath(displayName);
     const path = statusPath(displayName);
+    if (ref.token !== undefined) {
+      // The common case in one statement: the worker's lease is current and
+      // the status is not final.
+      const token = ref.token;
+      const text = records.serialize(status, records.name(path, jobId));
+      const done = await this.#fast(
+        ref,
+        (sql) =>
+          sql.unsafe(this.#db.sql.reportFast, [
+            leases,
+            path,
+            jobId,
+            token,
+            text,
+          ], { prepare: true }),
+        async () =>
+          (await this.#read(displayName, jobId, [path])).get(path) === text,
+      );
+      if (done) return;
+    }
     for (let round = 0;; round++) {
       const snapshot = await this.#read(displayName, jobId, [
         leases,
@@ -301,6 +321,9 @@ export class PostgresTransitions implements JobTransitions {
   ): Promise<void> {
     const { displayName, jobId } = ref;
     const leases = leasesPath(displayName);
+    if (ref.token !== undefined && await this.#completeFast(ref, outcome)) {
+      return;
+    }
     const paths = [RUNNING, statusPath(displayName), metaPath(displayName)];
     const first = await this.#read(displayName, jobId, [leases, ...paths]);
     const lease = typed(first, leases, jobId, Lease);
@@ -759,6 +782,83 @@ export class PostgresTransitions implements JobTransitions {
     }
     plan.delete(leasesPath(displayName), jobId);
     return lease.state;
+  }
+
+  /**
+   * The common outcome in one statement: the worker's lease is current, the
+   * job was not cancelled, and the result has one entry per experiment.
+   * False when the general path must decide (nothing was changed then).
+   */
+  async #completeFast(ref: LeaseRef, outcome: Outcome): Promise<boolean> {
+    const { displayName, jobId } = ref;
+    const token = ref.token!;
+    const { status } = outcome;
+    const done = status.status === "DONE";
+    const path = statusPath(displayName);
+    const target = done ? finishedPath(displayName) : DELETED;
+    // What the general path's clean-up writes for this outcome.
+    const statusText = records.serialize(
+      done ? status : {
+        job_id: jobId,
+        status: "ERROR",
+        detail: status.detail,
+        error_message: status.error_message,
+      },
+      records.name(path, jobId),
+    );
+    const result = done ? outcome.result : undefined;
+    const resultText = result === undefined ? null : records.serialize(
+      result,
+      records.name(resultsPath(displayName), jobId),
+    );
+    return await this.#fast(
+      ref,
+      (sql) =>
+        sql.unsafe(this.#db.sql.completeFast, [
+          leasesPath(displayName),
+          path,
+          resultsPath(displayName),
+          target,
+          jobId,
+          token,
+          statusText,
+          resultText,
+          result?.results.length ?? 0,
+        ], { prepare: true }),
+      async () => {
+        const snapshot = await this.#read(displayName, jobId, [
+          leasesPath(displayName),
+          path,
+          target,
+        ]);
+        return !snapshot.has(leasesPath(displayName)) &&
+          snapshot.get(path) === statusText && snapshot.has(target);
+      },
+    );
+  }
+
+  /**
+   * Runs a one-statement fast path that answers `ok`. When its connection
+   * broke in flight, `committed` tells whether it took effect.
+   */
+  async #fast(
+    ref: LeaseRef,
+    statement: (sql: Parameters<Parameters<Database["run"]>[1]>[0]) => Promise<
+      readonly { ok?: unknown }[]
+    >,
+    committed: () => Promise<boolean>,
+  ): Promise<boolean> {
+    try {
+      const rows = await this.#db.run(
+        `Cannot change job ${ref.jobId} of ${ref.displayName}`,
+        statement,
+        { idempotent: false },
+      );
+      return rows[0]?.ok === true;
+    } catch (error) {
+      if (!isConnectionLost(error)) throw error;
+      return await committed().catch(() => false);
+    }
   }
 
   /** An unfenced outcome for a running job without a lease: its move decides. */

@@ -4,10 +4,12 @@
 // schemas, terminating the adapter's connections).
 
 import postgres from "postgres";
+import type { BackendConfigInput } from "../../mod.ts";
 import {
   PostgresAdapter,
   type PostgresAdapterOptions,
 } from "../../postgres.ts";
+import { testBackendConfig } from "../../src/testing/seed.ts";
 
 /** The server of the PostgreSQL tests, or `undefined` to skip them. */
 export const DATABASE_URL: string | undefined = Deno.env.get("DATABASE_URL");
@@ -83,4 +85,121 @@ export async function terminateSessions(
     SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
     WHERE application_name = ${applicationName} AND pid <> pg_backend_pid()`;
   return rows.filter((row) => row.ok).length;
+}
+
+/** A started script: the process, its stdout as lines, and how to end it. */
+export interface PostgresScript {
+  child: Deno.ChildProcess;
+  /** The next line of stdout; `undefined` at its end. */
+  line(): Promise<string | undefined>;
+  /** Closes stdin, waits for the exit; the rest of stdout and all of stderr. */
+  finish(): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+const CONFIG = new URL("../../deno.json", import.meta.url);
+
+/**
+ * Runs `tests/support/<name>` with `args` as one JSON argument, with every
+ * permission (it talks to the server), and DATABASE_URL set to `url`.
+ */
+export function startPostgresScript(
+  name: string,
+  args: Record<string, unknown>,
+  url: string = DATABASE_URL!,
+): PostgresScript {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      CONFIG.pathname,
+      "-A",
+      new URL(name, import.meta.url).pathname,
+      JSON.stringify(args),
+    ],
+    env: { DATABASE_URL: url, NO_COLOR: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let ended = false;
+  async function line(): Promise<string | undefined> {
+    for (;;) {
+      const end = buffer.indexOf("\n");
+      if (end >= 0) {
+        const text = buffer.slice(0, end);
+        buffer = buffer.slice(end + 1);
+        return text;
+      }
+      if (ended) {
+        const rest = buffer;
+        buffer = "";
+        return rest === "" ? undefined : rest;
+      }
+      const { value, done } = await reader.read();
+      if (done) ended = true;
+      else buffer += value;
+    }
+  }
+  let stdinOpen = true;
+  async function finish() {
+    if (stdinOpen) {
+      stdinOpen = false;
+      // The process may be dead already; its pipe then refuses the close.
+      await child.stdin.close().catch(() => {});
+    }
+    const lines: string[] = [];
+    for (let text = await line(); text !== undefined; text = await line()) {
+      lines.push(text);
+    }
+    const { code } = await child.status;
+    return { code, stdout: lines.join("\n"), stderr: await stderr };
+  }
+  return { child, line, finish };
+}
+
+/**
+ * Polls `done` until it holds, failing after `timeoutMs`: for waiting on
+ * other processes, which send no events to this one.
+ */
+export async function pollUntil(
+  what: string,
+  done: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!await done()) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** How often each line occurs in an append-only log of job ids. */
+export async function countRuns(log: string): Promise<Map<string, number>> {
+  const runs = new Map<string, number>();
+  for (const line of (await Deno.readTextFile(log)).split("\n")) {
+    if (line !== "") runs.set(line, (runs.get(line) ?? 0) + 1);
+  }
+  return runs;
+}
+
+/** The config of the backends of the PostgreSQL tests: one wire. */
+export function pgConfig(displayName: string): BackendConfigInput {
+  return testBackendConfig(displayName, { num_wires: 1, max_shots: 10 });
+}
+
+/** A job of one experiment that {@linkcode pgConfig} accepts. */
+export function pgJob(shots = 1) {
+  return {
+    experiment_0: {
+      instructions: [["load", [0], []], ["measure", [0], []]],
+      num_wires: 1,
+      shots,
+      wire_order: "sequential",
+    },
+  };
 }
