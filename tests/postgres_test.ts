@@ -19,6 +19,7 @@ import {
   getStatus,
   InvalidNameError,
   JobMeta,
+  type JobOutcome,
   leasesPath,
   MemoryAdapter,
   metaPath,
@@ -29,6 +30,7 @@ import {
   resultsPath,
   retryJob,
   RUNNING,
+  SqoolerError,
   statusPath,
   type StorageAdapter,
   StorageError,
@@ -228,22 +230,124 @@ Deno.test({
       InvalidNameError,
     );
     await withSchema(async (open, schema) => {
-      const adapter = open();
+      const adapter = open({ name: "lab" });
+      await uploadConfig(adapter, pgConfig("spins"));
+      // Hostile text as content and as a user name is stored as it is.
       const hostile = `'); DROP SCHEMA "${schema}" CASCADE; --`;
       const jobId = await uploadJob(adapter, {
-        job: { [hostile]: hostile },
+        job: { [hostile]: hostile, experiment_0: {} },
         displayName: "spins",
         username: hostile,
       });
+      await uploadStatus(adapter, {
+        displayName: "spins",
+        username: hostile,
+        jobId,
+      });
       const job = await adapter.get("jobs/queued/spins", jobId);
       assert.equal(job[hostile], hostile);
-      await assert.rejects(
-        () => adapter.get("jobs/queued/spins", "x' OR '1'='1"),
-        InvalidNameError,
-      );
+      // Hostile names, ids, paths and tokens get a typed error from every
+      // function, and nothing stored changes.
+      const before = await rows(schema);
+      const values: unknown[] = [
+        "x' OR '1'='1",
+        "spins'; DELETE FROM records; --",
+        "../configs",
+        "jobs//running",
+        "spins\0",
+        "\uff53pins",
+        "",
+        "a".repeat(200),
+        42,
+        null,
+        {},
+        ["spins"],
+      ];
+      for (const bad of values) {
+        const v = bad as string;
+        const calls: [string, () => Promise<unknown>][] = [
+          ["upload path", () => adapter.upload(v, "r1", {})],
+          ["upload id", () => adapter.upload("jobs/running", v, {})],
+          ["get", () => adapter.get("jobs/queued/spins", v)],
+          ["update", () => adapter.update(v, jobId, {})],
+          ["delete", () => adapter.delete("jobs/queued/spins", v)],
+          ["move", () => adapter.move("jobs/queued/spins", v, jobId)],
+          ["moveOldest", () => adapter.moveOldest(v, "jobs/running")],
+          ["list", () => adapter.list(v)],
+          ["writtenAt", () => adapter.writtenAt(v, jobId)],
+          ["waitForJobs", () =>
+            adapter.waitForJobs([v], {
+              timeoutMs: 1,
+              signal: new AbortController().signal,
+            })],
+          ["uploadJob", () =>
+            uploadJob(adapter, {
+              job: {},
+              displayName: v,
+              username: "alice",
+            })],
+          ["getStatus", () =>
+            getStatus(adapter, {
+              displayName: "spins",
+              username: "alice",
+              jobId: v,
+            })],
+          ["getNextJobInQueue", () => getNextJobInQueue(adapter, v)],
+          ["updateInDatabase token", () =>
+            updateInDatabase(adapter, {
+              jobId,
+              displayName: "spins",
+              token: v,
+              status: {
+                job_id: jobId,
+                status: "ERROR",
+                detail: "",
+                error_message: "",
+              },
+            })],
+          [
+            "extendLease",
+            () => extendLease(adapter, { displayName: "spins", jobId: v }),
+          ],
+          ["releaseJob", () => releaseJob(adapter, { displayName: v, jobId })],
+          [
+            "recoverStaleJobs",
+            () => recoverStaleJobs(adapter, { displayName: v }),
+          ],
+          [
+            "cancelJob",
+            () => cancelJob(adapter, { displayName: "spins", jobId: v }),
+          ],
+          ["retryJob", () => retryJob(adapter, { displayName: v, jobId })],
+        ];
+        for (const [what, call] of calls) {
+          // "" is a valid-looking non-name only where names are asked for.
+          const error = await call().then(() => undefined, (e) => e);
+          assert(
+            error instanceof SqoolerError && !(error instanceof StorageError),
+            `${what}(${
+              JSON.stringify(bad)
+            }) gave ${error}, not a typed refusal`,
+          );
+        }
+      }
+      assert.deepEqual(await rows(schema), before, "nothing stored changed");
     });
   },
 });
+
+/** Every row of a test schema, as `path/id: content`, in order. */
+async function rows(schema: string): Promise<string[]> {
+  const sql = admin();
+  try {
+    const found = await sql.unsafe(
+      `SELECT path, id, content FROM "${schema}".records ORDER BY path, id`,
+    );
+    return found.map((row) => `${row.path}/${row.id}: ${row.content}`);
+  } finally {
+    await sql.end();
+  }
+}
 
 /** Connecting with `url` fails with PostgresConnectionError of `code`, within 5 s. */
 async function connectFails(url: string, code: string | RegExp) {
@@ -298,7 +402,7 @@ Deno.test({
 
 Deno.test({
   name: "a missing or malformed URL is refused at once with EINVALIDURL",
-  ignore,
+  // No server needed: the URL is refused before any connection.
   fn() {
     for (
       const url of ["", "not a url", "http://127.0.0.1/test", "postgres://"]
@@ -757,7 +861,11 @@ async function jobStory(adapter: StorageAdapter): Promise<unknown[]> {
     if (next.token !== undefined) tokens.push(next.token);
     return next;
   };
-  const outcome = (jobId: string, token: string | undefined, n = 1) => ({
+  const outcome = (
+    jobId: string,
+    token: string | undefined,
+    n = 1,
+  ): JobOutcome => ({
     jobId,
     displayName: display,
     token,

@@ -9,6 +9,7 @@
  */
 
 import {
+  type GetOptions,
   type JsonObject,
   type MoveOldestOptions,
   type RecordCheck,
@@ -199,14 +200,20 @@ export class PostgresAdapter implements StorageAdapter {
    *
    * @param storagePath The folder.
    * @param id The record's id.
+   * @param options With `exact: true`, every number as an `ExactNumber`
+   * holding its stored text.
    * @returns A copy of the content.
    * @throws {NotFoundError} When the record does not exist.
    */
-  async get(storagePath: string, id: string): Promise<JsonObject> {
+  async get(
+    storagePath: string,
+    id: string,
+    options?: GetOptions,
+  ): Promise<JsonObject> {
     records.check(this, storagePath, id);
     const record = records.name(storagePath, id);
     const row = await this.#read(storagePath, id, "read");
-    return records.parse(row.content, record);
+    return records.parse(row.content, record, options);
   }
 
   /**
@@ -253,6 +260,8 @@ export class PostgresAdapter implements StorageAdapter {
             [storagePath, id, text, row.seq],
             { prepare: true },
           ),
+        // Repeated after it took effect, it would find the record changed.
+        { idempotent: false },
       );
       if (rows.length > 0) return;
     }
@@ -381,6 +390,8 @@ export class PostgresAdapter implements StorageAdapter {
       const rows = await this.#db.run(
         `Cannot delete ${record}`,
         (sql) => sql.unsafe(statement, params as never[], { prepare: true }),
+        // Repeated after it took effect, it would find nothing to delete.
+        { idempotent: false },
       );
       if (rows.length > 0) return;
       if (check === undefined) throw missing("delete", record);
@@ -493,6 +504,8 @@ export class PostgresAdapter implements StorageAdapter {
         sql.unsafe(this.#db.sql.move, [fromPath, toPath, id, seq], {
           prepare: true,
         }),
+      // Repeated after it took effect, it would find nothing to move.
+      { idempotent: false },
     );
     return rows[0]?.moved === true;
   }

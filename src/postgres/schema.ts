@@ -334,7 +334,8 @@ export interface Statements {
   submit: string;
   /**
    * `$1` queue path, `$2` leases path, `$3` the lease's JSON after its
-   * `job_id`; returns `id`. {@linkcode Statements.claimOne} adds `$4`, the id.
+   * `job_id`, `$4` ids to leave; returns `id`.
+   * {@linkcode Statements.claimOne} adds `$5`, the id.
    */
   claim: string;
   /** {@linkcode Statements.claim} of one given job. */
@@ -367,7 +368,8 @@ export function statements(schema: string): Statements {
   const claim = (one: boolean) => `
 WITH job AS (
   SELECT q.id FROM ${t} q
-  WHERE q.path = $1${one ? " AND q.id = $4" : ""}
+  WHERE q.path = $1${one ? " AND q.id = $5" : ""}
+    AND NOT (q.id = ANY ($4::text[]))
     -- Scalar subqueries (not NOT EXISTS, which the planner may turn into an
     -- anti-join over every lease): one primary-key probe per candidate, in
     -- queue order, and the first free one is taken.

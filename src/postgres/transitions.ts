@@ -168,7 +168,8 @@ export class PostgresTransitions implements JobTransitions {
             }: it exists`,
           );
         }
-        // A connection that broke in flight: the job is there if it was committed.
+        if (!isConnectionLost(error)) throw error;
+        // The connection broke in flight: the job is there if it was committed.
         const snapshot = await this.#read(displayName, jobId, [
           metaPath(displayName),
         ]).catch(() => undefined);
@@ -205,6 +206,7 @@ export class PostgresTransitions implements JobTransitions {
     const tail = `,${stringifyJson(lease).slice(1)}`;
     const one = terms.jobId !== undefined;
     if (one) records.check(this.#adapter, queue, terms.jobId);
+    const params = [queue, leases, tail, textArray([...terms.skip ?? []])];
     const what = `Cannot claim a job of ${displayName}`;
     let rows: { id: string }[];
     try {
@@ -213,13 +215,14 @@ export class PostgresTransitions implements JobTransitions {
         (sql) =>
           sql.unsafe(
             one ? this.#db.sql.claimOne : this.#db.sql.claim,
-            one ? [queue, leases, tail, terms.jobId!] : [queue, leases, tail],
+            one ? [...params, terms.jobId!] : params,
             { prepare: true },
           ),
         { idempotent: false },
       ) as unknown as { id: string }[];
     } catch (error) {
-      // A connection that broke in flight: the claim is ours if its token is on record.
+      if (!isConnectionLost(error)) throw error;
+      // The connection broke in flight: the claim is ours if its token is on record.
       const found = await this.#db.run(
         what,
         (sql) =>
@@ -299,13 +302,14 @@ export class PostgresTransitions implements JobTransitions {
           .expect(queue, jobId, snapshot.get(queue));
       }
       const stored = snapshot.get(path);
-      if (
-        stored !== undefined &&
-        isFinal(records.parse(stored, records.name(path, jobId)))
-      ) {
-        const current = records.parse(stored, records.name(path, jobId));
+      const current = stored === undefined
+        ? undefined
+        : records.parse(stored, records.name(path, jobId));
+      if (isFinal(current)) {
         throw new JobStateError(
-          `Cannot set the status of job ${jobId} of ${displayName} to ${status.status}: it is ${current.status} already, which is final`,
+          `Cannot set the status of job ${jobId} of ${displayName} to ${status.status}: it is ${
+            current!.status
+          } already, which is final`,
         );
       }
       plan.expect(path, jobId, stored).put(path, jobId, status);
