@@ -334,7 +334,8 @@ export interface Statements {
   submit: string;
   /**
    * `$1` queue path, `$2` leases path, `$3` the lease's JSON after its
-   * `job_id`, `$4` ids to leave; returns `id`.
+   * `job_id`, `$4` ids to leave; returns the candidate's `id` and whether it
+   * was `claimed` (no row: the queue has no candidate).
    * {@linkcode Statements.claimOne} adds `$5`, the id.
    */
   claim: string;
@@ -365,30 +366,37 @@ export interface Statements {
 export function statements(schema: string): Statements {
   const t = `${quote(schema)}.records`;
   const seq = `nextval('${quote(schema)}.record_seq')`;
+  // The oldest queued job that no other claim holds (SKIP LOCKED), found by
+  // walking the (path, seq) index and stopping at the first; it is taken
+  // only if it has no lease and no twin in jobs/running (left by another
+  // tool). Such a blocked candidate is returned unclaimed, and the caller
+  // asks again without it: filtering in the scan would make the planner
+  // sort the whole queue instead of stopping at its head.
   const claim = (one: boolean) => `
-WITH job AS (
+WITH candidate AS (
   SELECT q.id FROM ${t} q
   WHERE q.path = $1${one ? " AND q.id = $5" : ""}
     AND NOT (q.id = ANY ($4::text[]))
-    -- Scalar subqueries (not NOT EXISTS, which the planner may turn into an
-    -- anti-join over every lease): one primary-key probe per candidate, in
-    -- queue order, and the first free one is taken.
-    AND (SELECT 1 FROM ${t} l WHERE l.path = $2 AND l.id = q.id LIMIT 1) IS NULL
-    AND (
-      SELECT 1 FROM ${t} r WHERE r.path = 'jobs/running' AND r.id = q.id LIMIT 1
-    ) IS NULL
   ORDER BY q.seq
   LIMIT 1
   FOR UPDATE OF q SKIP LOCKED
+), free AS (
+  SELECT c.id FROM candidate c
+  WHERE NOT EXISTS (SELECT 1 FROM ${t} l WHERE l.path = $2 AND l.id = c.id)
+    AND NOT EXISTS (
+      SELECT 1 FROM ${t} r WHERE r.path = 'jobs/running' AND r.id = c.id
+    )
 ), moved AS (
   UPDATE ${t} r SET path = 'jobs/running'
-  FROM job WHERE r.path = $1 AND r.id = job.id
+  FROM free WHERE r.path = $1 AND r.id = free.id
   RETURNING r.id
+), leased AS (
+  INSERT INTO ${t} (path, id, content, seq)
+  SELECT $2, moved.id, '{"job_id":' || to_json(moved.id)::text || $3, ${seq}
+  FROM moved
+  RETURNING id
 )
-INSERT INTO ${t} (path, id, content, seq)
-SELECT $2, moved.id, '{"job_id":' || to_json(moved.id)::text || $3, ${seq}
-FROM moved
-RETURNING id`;
+SELECT c.id, (SELECT count(*) FROM leased) > 0 AS claimed FROM candidate c`;
   return {
     upload:
       `INSERT INTO ${t} (path, id, content, seq) VALUES ($1, $2, $3, ${seq})

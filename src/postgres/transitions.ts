@@ -206,37 +206,45 @@ export class PostgresTransitions implements JobTransitions {
     const tail = `,${stringifyJson(lease).slice(1)}`;
     const one = terms.jobId !== undefined;
     if (one) records.check(this.#adapter, queue, terms.jobId);
-    const params = [queue, leases, tail, textArray([...terms.skip ?? []])];
+    const skip = [...terms.skip ?? []];
     const what = `Cannot claim a job of ${displayName}`;
-    let rows: { id: string }[];
-    try {
-      rows = await this.#db.run(
-        what,
-        (sql) =>
-          sql.unsafe(
-            one ? this.#db.sql.claimOne : this.#db.sql.claim,
-            one ? [...params, terms.jobId!] : params,
-            { prepare: true },
-          ),
-        { idempotent: false },
-      ) as unknown as { id: string }[];
-    } catch (error) {
-      if (!isConnectionLost(error)) throw error;
-      // The connection broke in flight: the claim is ours if its token is on record.
-      const found = await this.#db.run(
-        what,
-        (sql) =>
-          sql.unsafe(
-            this.#db.sql.leaseWithToken,
-            [leases, `"token":${JSON.stringify(token)}`],
-            { prepare: true },
-          ),
-      ).catch(() => undefined);
-      if (found === undefined || found.length === 0) throw error;
-      rows = found as unknown as { id: string }[];
+    let jobId: string | undefined;
+    while (jobId === undefined) {
+      const params = [queue, leases, tail, textArray(skip)];
+      let rows: { id: string; claimed: boolean }[];
+      try {
+        rows = await this.#db.run(
+          what,
+          (sql) =>
+            sql.unsafe(
+              one ? this.#db.sql.claimOne : this.#db.sql.claim,
+              one ? [...params, terms.jobId!] : params,
+              { prepare: true },
+            ),
+          { idempotent: false },
+        ) as unknown as { id: string; claimed: boolean }[];
+      } catch (error) {
+        if (!isConnectionLost(error)) throw error;
+        // The connection broke in flight: the claim is ours if its token is
+        // on record.
+        const found = await this.#db.run(
+          what,
+          (sql) =>
+            sql.unsafe(
+              this.#db.sql.leaseWithToken,
+              [leases, `"token":${JSON.stringify(token)}`],
+              { prepare: true },
+            ),
+        ).catch(() => undefined);
+        if (found === undefined || found.length === 0) throw error;
+        rows = [{ id: found[0].id, claimed: true }];
+      }
+      if (rows.length === 0) return undefined;
+      // A candidate with a lease (a claim of the generic implementation in
+      // progress) or a twin in jobs/running is left for now.
+      if (rows[0].claimed) jobId = rows[0].id;
+      else skip.push(rows[0].id);
     }
-    if (rows.length === 0) return undefined;
-    const jobId = rows[0].id;
     return { jobId, token, lease: { job_id: jobId, ...lease } };
   }
 
