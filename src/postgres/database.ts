@@ -23,7 +23,23 @@ import {
 /** A pool of the driver. */
 type Pool = postgres.Sql;
 
-/** What a {@linkcode Database} connects to, and how patiently. */
+/**
+ * What a {@linkcode Database} connects to, and how patiently.
+ *
+ * @example Settings of a small pool
+ * ```ts
+ * import type { DatabaseSettings } from "./database.ts";
+ *
+ * const settings: DatabaseSettings = {
+ *   url: new URL("postgres://postgres@127.0.0.1:5432/test"),
+ *   schema: "sqooler",
+ *   poolSize: 4,
+ *   connectTimeoutMs: 4000,
+ *   statementTimeoutMs: 30000,
+ * };
+ * void settings;
+ * ```
+ */
 export interface DatabaseSettings {
   /** The server, checked. */
   url: URL;
@@ -37,7 +53,20 @@ export interface DatabaseSettings {
   statementTimeoutMs: number;
 }
 
-/** One write of {@linkcode Database.apply}. */
+/**
+ * One step of {@linkcode Database.apply}: an expectation or a write.
+ *
+ * @example Replace a lease only if it is still the one read
+ * ```ts
+ * import type { Op } from "./database.ts";
+ *
+ * const ops: Op[] = [
+ *   { op: "expect", path: "leases/spins", id: "job1", text: '{"job_id":"job1"}' },
+ *   { op: "put", path: "leases/spins", id: "job1", text: '{"job_id":"job1","state":"running"}' },
+ * ];
+ * void ops;
+ * ```
+ */
 export type Op =
   /** The record holds exactly `text`, or is absent (`null`). */
   | { op: "expect"; path: string; id: string; text: string | null }
@@ -68,6 +97,22 @@ interface Waiter {
 
 /**
  * The server behind one adapter. It keeps no state outside its instance.
+ *
+ * @example Run a statement, then close
+ * ```ts ignore
+ * import { Database } from "./database.ts";
+ *
+ * const db = new Database({
+ *   url: new URL("postgres://postgres@127.0.0.1:5432/test"),
+ *   schema: "sqooler",
+ *   poolSize: 2,
+ *   connectTimeoutMs: 4000,
+ *   statementTimeoutMs: 30000,
+ * }, "postgres://postgres@127.0.0.1:5432/test");
+ * const rows = await db.run("Cannot list jobs/running", (sql) => sql.unsafe(db.sql.list, ["jobs/running"]));
+ * console.log(rows.length);
+ * await db.close();
+ * ```
  */
 export class Database {
   /** The statements for this schema. */
@@ -452,6 +497,15 @@ export class Database {
  *
  * @param values The elements.
  * @returns The literal, to pass as a parameter cast to `text[]`.
+ *
+ * @example Quote, escape, and keep nulls
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { textArray } from "./database.ts";
+ *
+ * assert.equal(textArray(["a,b", 'c"d', null]), '{"a,b","c\\"d",NULL}');
+ * assert.equal(textArray([]), "{}");
+ * ```
  */
 export function textArray(values: readonly (string | null)[]): string {
   const elements = values.map((value) =>

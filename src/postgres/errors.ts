@@ -75,25 +75,85 @@ const LOST_CODES = new Set([
   "08006",
 ]);
 
-/** The driver's (or the OS's, or the server's) code of an error, if any. */
+/**
+ * The driver's (or the OS's, or the server's) code of an error, if any.
+ *
+ * @param error What was thrown.
+ * @returns Its `code` when that is a string (a SQLSTATE such as `"23505"`, or
+ * a name such as `"ECONNREFUSED"`), else `undefined`.
+ *
+ * @example Read the code of a driver error
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { codeOf } from "./errors.ts";
+ *
+ * assert.equal(codeOf(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })), "ECONNREFUSED");
+ * assert.equal(codeOf(new Error("no code")), undefined);
+ * ```
+ */
 export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
 }
 
-/** Whether an error says that the database could not be reached or refused the session. */
+/**
+ * Whether an error says that the database could not be reached or refused
+ * the session (unknown role or database, wrong password, no answer).
+ *
+ * @param error What was thrown.
+ * @returns Whether it is such a failure.
+ *
+ * @example An unknown database is a connection failure; a duplicate key is not
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isConnectFailure } from "./errors.ts";
+ *
+ * assert(isConnectFailure(Object.assign(new Error('database "x" does not exist'), { code: "3D000" })));
+ * assert(!isConnectFailure(Object.assign(new Error("duplicate key"), { code: "23505" })));
+ * ```
+ */
 export function isConnectFailure(error: unknown): boolean {
   const code = codeOf(error);
   return code !== undefined && CONNECT_CODES.has(code);
 }
 
-/** Whether an error says that a connection broke while it was in use. */
+/**
+ * Whether an error says that a connection broke while it was in use (the
+ * session was terminated, the socket closed): a statement in flight may or
+ * may not have been committed.
+ *
+ * @param error What was thrown.
+ * @returns Whether it is such a failure.
+ *
+ * @example A terminated session is a lost connection
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isConnectionLost } from "./errors.ts";
+ *
+ * assert(isConnectionLost(Object.assign(new Error("closed"), { code: "CONNECTION_CLOSED" })));
+ * assert(!isConnectionLost(new Error("no code")));
+ * ```
+ */
 export function isConnectionLost(error: unknown): boolean {
   const code = codeOf(error);
   return code !== undefined && LOST_CODES.has(code);
 }
 
-/** Whether an error is the server's refusal of a duplicate key. */
+/**
+ * Whether an error is the server's refusal of a duplicate key.
+ *
+ * @param error What was thrown.
+ * @returns Whether its SQLSTATE is `23505` (unique_violation).
+ *
+ * @example Tell a duplicate key from other errors
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isUniqueViolation } from "./errors.ts";
+ *
+ * assert(isUniqueViolation(Object.assign(new Error("duplicate key"), { code: "23505" })));
+ * assert(!isUniqueViolation(new Error("other")));
+ * ```
+ */
 export function isUniqueViolation(error: unknown): boolean {
   return codeOf(error) === "23505";
 }
@@ -107,6 +167,20 @@ export function isUniqueViolation(error: unknown): boolean {
  * @param what What was being done, e.g. `Cannot read status/spins/abc.json`.
  * @param server The server's URL without its password, for connection failures.
  * @returns The error to throw.
+ *
+ * @example A refused connection becomes a PostgresConnectionError that names the server
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PostgresConnectionError, storageErrorOf } from "./errors.ts";
+ *
+ * const raw = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+ * const error = storageErrorOf(raw, "Cannot list jobs/running", "postgres://lab@127.0.0.1:1/test");
+ * assert(error instanceof PostgresConnectionError && error.code === "ECONNREFUSED");
+ * assert.equal(
+ *   error.message,
+ *   "Cannot list jobs/running: cannot connect to PostgreSQL at postgres://lab@127.0.0.1:1/test: connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)",
+ * );
+ * ```
  */
 export function storageErrorOf(
   error: unknown,
@@ -136,6 +210,14 @@ export function storageErrorOf(
  *
  * @param url A `postgres://` URL.
  * @returns The URL with `***` for the password, if it had one.
+ *
+ * @example Hide a password
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redactUrl } from "./errors.ts";
+ *
+ * assert.equal(redactUrl(new URL("postgres://lab:secret@db:5432/sqooler")), "postgres://lab:***@db:5432/sqooler");
+ * ```
  */
 export function redactUrl(url: URL): string {
   if (url.password === "") return url.href;

@@ -39,6 +39,17 @@ const SCHEMA_NAME = /^(?!pg_)[a-z_][a-z0-9_]{0,47}$/;
  * @param value The name.
  * @returns The name.
  * @throws {InvalidNameError} When it is not acceptable.
+ *
+ * @example Accept a schema name, refuse one that would change a statement
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidNameError } from "@sqooler/storage";
+ * import { assertSchemaName } from "./schema.ts";
+ *
+ * assert.equal(assertSchemaName("sqooler_lab2"), "sqooler_lab2");
+ * assert.throws(() => assertSchemaName('x"; DROP TABLE records; --'), InvalidNameError);
+ * assert.throws(() => assertSchemaName("pg_catalog"), InvalidNameError);
+ * ```
  */
 export function assertSchemaName(value: unknown): string {
   if (typeof value !== "string" || !SCHEMA_NAME.test(value)) {
@@ -51,7 +62,21 @@ export function assertSchemaName(value: unknown): string {
   return value;
 }
 
-/** The channel on which a schema's queues announce new jobs. */
+/**
+ * The channel on which a schema's queues announce new jobs (the payload is
+ * the display name).
+ *
+ * @param schema The schema, checked.
+ * @returns The channel's name.
+ *
+ * @example The channel of the default schema
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { channelOf } from "./schema.ts";
+ *
+ * assert.equal(channelOf("sqooler"), "sqooler.sqooler");
+ * ```
+ */
 export function channelOf(schema: string): string {
   return `sqooler.${schema}`;
 }
@@ -62,8 +87,20 @@ function quote(name: string): string {
 }
 
 /**
- * The migrations, in order: version `i + 1` is `MIGRATIONS[i]`. A later
- * version of this library appends; it never edits one that shipped.
+ * The migrations, in order: version `i + 1` is the `i`-th. A later version
+ * of this library appends; it never edits one that shipped.
+ *
+ * @param schema The schema, checked.
+ * @returns The SQL of each migration.
+ *
+ * @example Version 1 creates the records table in the schema
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { migrations } from "./schema.ts";
+ *
+ * const [first] = migrations("lab");
+ * assert(first.includes('CREATE TABLE "lab".records'));
+ * ```
  */
 export function migrations(schema: string): string[] {
   const s = quote(schema);
@@ -302,7 +339,18 @@ $fn$;
   ];
 }
 
-/** The statements of the adapter and its transitions, for one schema. */
+/**
+ * The statements of the adapter and its transitions, for one schema.
+ *
+ * @example Look up a statement
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Statements, statements } from "./schema.ts";
+ *
+ * const sql: Statements = statements("lab");
+ * assert(sql.list.includes("ORDER BY seq"));
+ * ```
+ */
 export interface Statements {
   /** `$1` path, `$2` id, `$3` content; returns a row when created. */
   upload: string;
@@ -358,10 +406,22 @@ export interface Statements {
 }
 
 /**
- * The statements, for a schema whose name was checked.
+ * The statements, for a schema whose name was checked. Every value is a
+ * parameter (`$1`, `$2`, …); only the schema's name is part of the text.
  *
  * @param schema The schema.
  * @returns The statements.
+ *
+ * @example Values are parameters
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { statements } from "./schema.ts";
+ *
+ * assert.equal(
+ *   statements("lab").get,
+ *   'SELECT content, seq FROM "lab".records WHERE path = $1 AND id = $2',
+ * );
+ * ```
  */
 export function statements(schema: string): Statements {
   const t = `${quote(schema)}.records`;
@@ -447,6 +507,18 @@ SELECT c.id, (SELECT count(*) FROM leased) > 0 AS claimed FROM candidate c`;
   };
 }
 
-/** The statement that takes the migration lock: one key per schema. */
+/**
+ * The statement that takes the migration lock, for the rest of the
+ * migration's transaction: one advisory lock per schema (`$1`), so that
+ * processes that start at once migrate one after the other.
+ *
+ * @example A transaction-scoped advisory lock
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MIGRATION_LOCK } from "./schema.ts";
+ *
+ * assert(MIGRATION_LOCK.startsWith("SELECT pg_advisory_xact_lock("));
+ * ```
+ */
 export const MIGRATION_LOCK =
   "SELECT pg_advisory_xact_lock(7452013, hashtext($1))";

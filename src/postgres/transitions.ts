@@ -117,7 +117,22 @@ class Plan {
 
 /**
  * {@linkcode JobTransitions} in one transaction each, over the adapter's
- * `records` table.
+ * `records` table. A {@linkcode PostgresAdapter} makes one and offers it as
+ * `adapter.transitions`; the free functions use it from there.
+ *
+ * @example The free functions use the adapter's native transitions
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { getNextJobInQueue, uploadJob } from "@sqooler/storage";
+ * import { PostgresAdapter } from "@sqooler/storage/postgres";
+ *
+ * const adapter = new PostgresAdapter({ url: "postgres://postgres@127.0.0.1:5432/test" });
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
+ * await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
+ * const claim = await adapter.transitions.claim("spins", { leaseMs: 60_000, now: Date.now });
+ * assert(claim !== undefined && claim.lease.token === claim.token);
+ * await adapter.close();
+ * ```
  */
 export class PostgresTransitions implements JobTransitions {
   #adapter: StorageAdapter;
