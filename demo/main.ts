@@ -11,6 +11,7 @@
  * @module
  */
 
+import { isAbsolute, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   getResult,
@@ -25,6 +26,7 @@ import {
   uploadStatus,
   type WorkerSummary,
 } from "@sqooler/storage";
+import { denoCommand, shellQuote } from "../src/cli/invocation.ts";
 import { createSpinsBackend, spinsConfig } from "./spins.ts";
 
 /** How long the simulated atoms take per job, so that a job's way shows. */
@@ -248,21 +250,40 @@ export async function demo(args: string[]): Promise<number> {
   if (values.memory) {
     console.log("Everything was in memory; nothing is left behind.");
   } else {
-    const flag = basePath === "./storage"
-      ? ""
-      : ` --base-path ${JSON.stringify(basePath)}`;
+    const cli = `${denoCommand()} task cli`;
+    const flag = storageFlag(basePath);
     console.log(`\nThe storage is in ${basePath}. Look around with the CLI:`);
-    for (const command of ["backends", "queue spins"]) {
-      console.log(`  deno task cli ${command}${flag}`);
+    for (const command of ["backends", "queue spins", "jobs spins"]) {
+      console.log(`  ${cli} ${command}${flag}`);
     }
     const [done, failed] = [refs[2], refs[refs.length - 1]];
-    if (done) console.log(`  deno task cli result spins ${done.jobId}${flag}`);
-    if (failed) {
-      console.log(`  deno task cli status spins ${failed.jobId}${flag}`);
-    }
-    console.log(`  deno task cli --help`);
+    if (done) console.log(`  ${cli} result spins ${done.jobId}${flag}`);
+    if (failed) console.log(`  ${cli} status spins ${failed.jobId}${flag}`);
+    console.log(`  ${cli} --help`);
   }
   return 0;
+}
+
+/**
+ * The `--base-path` that the CLI hints need to find the demo's storage: none
+ * when it is `./storage` of the folder the user is in (the CLI's default, as
+ * `deno task` passes that folder in `INIT_CWD`), else the folder, relative
+ * to the user's folder when it lies inside it.
+ */
+function storageFlag(basePath: string): string {
+  const storage = resolve(basePath);
+  let userFolder = Deno.cwd();
+  try {
+    userFolder = Deno.env.get("INIT_CWD") || userFolder;
+  } catch {
+    // No --allow-env: the demo's own folder.
+  }
+  if (storage === resolve(userFolder, "storage")) return "";
+  const inside = relative(userFolder, storage);
+  const shown = inside === "" || inside.startsWith("..") || isAbsolute(inside)
+    ? storage
+    : inside;
+  return ` --base-path ${shellQuote(shown)}`;
 }
 
 /**
