@@ -462,6 +462,10 @@ export class Database {
       connection: {
         application_name: "sqooler-storage",
         statement_timeout: statementTimeoutMs,
+        // Every statement here is prepared and its best plan does not depend
+        // on the values (an index probe, or a walk of the (path, seq) index
+        // from its start): plan once, not on every execution.
+        plan_cache_mode: "force_generic_plan",
       },
     });
   }
