@@ -11,7 +11,8 @@
  * - Throughput: with 1 and with 4 worker processes, all idle first, `--jobs`
  *   jobs (default 2,000) are submitted by 4 concurrent submitters; jobs/s is
  *   the number of jobs over the time from the first submission to the last
- *   job DONE.
+ *   job DONE. Then the same for a queue that holds every job before the
+ *   workers start (the drain alone, from the start of the processes).
  * - Latency: one idle `runWorker` process (waiting on `LISTEN/NOTIFY`); one
  *   job at a time, the time from just before `uploadJob` to the start of its
  *   `execute` (clocks of two processes on one machine: `timeOrigin + now()`),
@@ -131,20 +132,19 @@ function schemaName(): string {
   }`;
 }
 
-/** End-to-end jobs/s with `workers` worker processes. */
-async function throughput(workers: number): Promise<number> {
+/**
+ * Jobs/s with `workers` worker processes: end to end (submitted while the
+ * workers wait), or, with `prefilled`, the drain of a queue that holds every
+ * job before the workers start.
+ */
+async function throughput(
+  workers: number,
+  prefilled = false,
+): Promise<number> {
   const schema = schemaName();
   const api = new PostgresAdapter({ url, schema, name: "bench" });
   const admin = postgres(url!, { max: 1, onnotice: () => {} });
-  try {
-    await api.list("jobs/running"); // creates the tables
-    const processes = Array.from(
-      { length: workers },
-      () => new WorkerProcess(schema),
-    );
-    await Promise.all(processes.map((p) => p.next("idle")));
-    processes.forEach((p) => p.skip());
-    const started = performance.now();
+  const submit = async () => {
     let next = 0;
     await Promise.all(Array.from({ length: 4 }, async () => {
       while (next++ < JOBS) {
@@ -153,6 +153,21 @@ async function throughput(workers: number): Promise<number> {
         await uploadStatus(api, ref);
       }
     }));
+  };
+  try {
+    await api.list("jobs/running"); // creates the tables
+    if (prefilled) await submit();
+    const processes = Array.from(
+      { length: workers },
+      () => new WorkerProcess(schema),
+    );
+    let started = performance.now();
+    if (!prefilled) {
+      await Promise.all(processes.map((p) => p.next("idle")));
+      processes.forEach((p) => p.skip());
+      started = performance.now();
+      await submit();
+    }
     const submitted = performance.now();
     for (;;) {
       const [{ count }] = await admin.unsafe(
@@ -168,11 +183,13 @@ async function throughput(workers: number): Promise<number> {
     if (done !== JOBS) throw new Error(`${done} of ${JOBS} jobs DONE`);
     if (!JSON_OUT) {
       console.log(
-        `  ${workers} worker process${
-          workers === 1 ? "" : "es"
-        }: ${JOBS} jobs in ${Math.round(ms)} ms (submitted in ${
-          Math.round(submitted - started)
-        } ms), jobs per worker ${summaries.map((s) => s.done).join("/")}`,
+        `  ${workers} worker process${workers === 1 ? "" : "es"}, ${
+          prefilled ? "queue drained" : "end to end"
+        }: ${JOBS} jobs in ${Math.round(ms)} ms${
+          prefilled
+            ? " (from the start of the processes)"
+            : ` (submitted in ${Math.round(submitted - started)} ms)`
+        }, jobs per worker ${summaries.map((s) => s.done).join("/")}`,
       );
     }
     return JOBS / ms * 1000;
@@ -229,9 +246,15 @@ if (url === undefined) {
   if (!JSON_OUT) console.log("PostgresAdapter, end to end:");
   const one = await throughput(1);
   const four = await throughput(4);
+  const drainOne = await throughput(1, true);
+  const drainFour = await throughput(4, true);
   const samples = await latency();
   const figures = {
     jobsPerSecond: { workers1: Math.round(one), workers4: Math.round(four) },
+    drainJobsPerSecond: {
+      workers1: Math.round(drainOne),
+      workers4: Math.round(drainFour),
+    },
     latencyMs: {
       p50: Number(quantile(samples, 0.5).toFixed(2)),
       p99: Number(quantile(samples, 0.99).toFixed(2)),
@@ -246,6 +269,8 @@ if (url === undefined) {
         `| ---------------------------- | ------------ |\n` +
         `| 1 worker process             | ${figures.jobsPerSecond.workers1} jobs/s |\n` +
         `| 4 worker processes           | ${figures.jobsPerSecond.workers4} jobs/s |\n` +
+        `| drain, 1 worker process      | ${figures.drainJobsPerSecond.workers1} jobs/s |\n` +
+        `| drain, 4 worker processes    | ${figures.drainJobsPerSecond.workers4} jobs/s |\n` +
         `| uploadJob → execute, p50     | ${figures.latencyMs.p50} ms |\n` +
         `| uploadJob → execute, p99     | ${figures.latencyMs.p99} ms |`,
     );
