@@ -384,7 +384,7 @@ export class PostgresTransitions implements JobTransitions {
         };
         const plan = new Plan();
         if (state === "done" && result !== undefined) {
-          plan.put(resultsPath(displayName), jobId, result);
+          plan.put(resultsPath(displayName), jobId, storedResult(outcome));
         }
         this.#cleanUp(plan, displayName, snapshot, decided, status);
         return plan;
@@ -835,7 +835,7 @@ export class PostgresTransitions implements JobTransitions {
     );
     const result = done ? outcome.result : undefined;
     const resultText = result === undefined ? null : records.serialize(
-      result,
+      storedResult(outcome),
       records.name(resultsPath(displayName), jobId),
     );
     return await this.#fast(
@@ -915,7 +915,7 @@ export class PostgresTransitions implements JobTransitions {
         .expect(RUNNING, jobId, snapshot.get(RUNNING))
         .move(RUNNING, target, jobId);
       if (result !== undefined) {
-        plan.put(resultsPath(displayName), jobId, result);
+        plan.put(resultsPath(displayName), jobId, storedResult(outcome));
       }
       plan.put(statusPath(displayName), jobId, status);
       if (await this.#apply(ref, plan)) return;
@@ -972,6 +972,16 @@ export class PostgresTransitions implements JobTransitions {
       plan.ops,
     );
   }
+}
+
+/**
+ * What an outcome stores as its result: the result signed (`record`, a JWS
+ * dict whose payload is the result), when the outcome has one, else the
+ * result itself.
+ */
+function storedResult(outcome: Outcome): object {
+  const { record } = outcome as Outcome & { record?: object };
+  return record ?? outcome.result!;
 }
 
 /** A record of the snapshot, checked against its schema; `undefined` when absent. */
