@@ -19,6 +19,40 @@
  *   the connect and statement timeouts, never a hang. Broken connections are
  *   replaced on the next call.
  *
+ * ## When to pick it
+ *
+ * `MemoryAdapter` for tests; `LocalAdapter` when the web API and the workers
+ * share one host (or a folder that sqooler's Python tools also use);
+ * `PostgresAdapter` when they do not share a disk: the API in the cloud, a
+ * worker next to each lab's machine, all with the same `DATABASE_URL`.
+ *
+ * ## Tables (in the schema, default `sqooler`)
+ *
+ * - `records(path, id, content, seq, written_at)`: every record, in
+ *   sqooler's folder layout (`jobs/queued/<display>`, `jobs/running`,
+ *   `status/<display>`, `leases/<display>`, …); `content` is the JSON text as
+ *   written, `seq` the write order (a move keeps it), primary key
+ *   `(path, id)`, and an index on `(path, seq)` for "oldest first";
+ * - `migrations(version, applied_at)`: which migrations ran;
+ *
+ * plus the sequence `record_seq`, the functions of the transitions
+ * (`move_record`, `move_oldest`, `apply_ops`, `current_lease`,
+ * `report_fast`, `complete_fast`) and a trigger that sends
+ * `NOTIFY "sqooler.<schema>"` with the display name when a job is queued.
+ *
+ * ## Command line and workers
+ *
+ * `deno task cli <command> --database-url postgres://…` (or `DATABASE_URL`
+ * set) works on the database instead of a folder; a worker script passes
+ * `new PostgresAdapter()` to `runWorker`, as below. Run them with
+ * `--allow-net --allow-env`.
+ *
+ * ## Testing against a server
+ *
+ * `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test deno test -A
+ * tests/postgres_test.ts`: every test works in a schema of its own, dropped
+ * afterwards. Without `DATABASE_URL` these tests are reported as ignored.
+ *
  * @example Run a worker on a database
  * ```ts ignore
  * import { runWorker } from "@sqooler/storage";

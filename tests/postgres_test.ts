@@ -517,6 +517,48 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a statement that waits longer than statementTimeoutMs fails with StorageError instead of hanging",
+  ignore,
+  async fn() {
+    await withSchema(async (open, schema) => {
+      const adapter = open({ statementTimeoutMs: 300 });
+      await adapter.upload("jobs/running", "held", { v: 1 });
+      const sql = admin();
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => release = resolve);
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => locked = resolve);
+      // Another session holds the record's row lock until told to let go.
+      const holder = sql.begin(async (tx) => {
+        await tx.unsafe(
+          `SELECT 1 FROM "${schema}".records WHERE path = $1 AND id = $2 FOR UPDATE`,
+          ["jobs/running", "held"],
+        );
+        locked();
+        await released;
+      });
+      try {
+        await isLocked;
+        const started = performance.now();
+        const error = await adapter.update("jobs/running", "held", { v: 2 })
+          .then(() => undefined, (e) => e);
+        const ms = performance.now() - started;
+        assert(error instanceof StorageError, `got ${error}`);
+        assert.equal(error.code, "57014");
+        assert.match(error.message, /Cannot update jobs\/running\/held\.json/);
+        assert(ms < 5_000, `the statement took ${Math.round(ms)} ms`);
+      } finally {
+        release();
+        await holder;
+        await sql.end();
+      }
+      assert.deepEqual(await adapter.get("jobs/running", "held"), { v: 1 });
+    });
+  },
+});
+
+Deno.test({
   name: "a closed adapter refuses calls with StorageError",
   ignore,
   async fn() {
