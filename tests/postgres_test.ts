@@ -190,6 +190,39 @@ Deno.test({
       } finally {
         await sql.end();
       }
+      // Processes that start at once on a fresh schema: each migrates or
+      // finds the tables ready, and none fails.
+      await withSchema(async (_, fresh) => {
+        const peers = await Promise.all(
+          Array.from({ length: 4 }, () =>
+            spawnPeer({
+              args: ["run", "--config", CONFIG, "-A", PEER, fresh],
+              env: { DATABASE_URL: DATABASE_URL! },
+            })),
+        );
+        try {
+          const requests = await Promise.all(
+            peers.map((peer, i) =>
+              peer.send([
+                {
+                  op: "upload",
+                  path: "jobs/running",
+                  id: `p${i}`,
+                  content: {},
+                },
+              ])
+            ),
+          );
+          for (const request of requests) {
+            assert.deepEqual(await request.outcomes, [{
+              ok: true,
+              value: null,
+            }]);
+          }
+        } finally {
+          await Promise.all(peers.map((peer) => peer.close()));
+        }
+      });
       // Another adapter on the migrated schema finds it ready.
       const later = open();
       assert.deepEqual(
