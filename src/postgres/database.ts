@@ -228,15 +228,15 @@ export class Database {
       keys.set(`${op.path}\0${op.id}`, [op.path, op.id]);
       if (op.op === "move") keys.set(`${op.to}\0${op.id}`, [op.to, op.id]);
     }
-    const found = new Map<string, string>();
-    await this.run(what, async (pool) => {
-      for (const [path, id] of keys.values()) {
-        const rows = await pool.unsafe(this.sql.get, [path, id], {
-          prepare: true,
-        });
-        if (rows.length > 0) found.set(`${path}\0${id}`, rows[0].content);
-      }
-    });
+    const pairs = [...keys.values()];
+    const rows = await this.run(what, (pool) =>
+      pool.unsafe(this.sql.pairs, [
+        textArray(pairs.map(([path]) => path)),
+        textArray(pairs.map(([, id]) => id)),
+      ], { prepare: true }));
+    const found = new Map<string, string>(
+      rows.map((row) => [`${row.path}\0${row.id}`, row.content]),
+    );
     const at = (path: string, id: string) => found.get(`${path}\0${id}`);
     const expected = ops.every((op) =>
       op.op !== "expect" || (at(op.path, op.id) ?? null) === op.text

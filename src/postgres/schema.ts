@@ -376,6 +376,8 @@ export interface Statements {
   writtenAt: string;
   /** `$1` id, `$2` paths; returns `path`, `content`. */
   snapshot: string;
+  /** `$1` paths, `$2` ids (pairwise); returns `path`, `id`, `content`. */
+  pairs: string;
   /** `$1` ops, `$2` paths, `$3` ids, `$4` args; returns `ok`. */
   apply: string;
   /** `$1` meta path, `$2` queue path, `$3` id, `$4` meta, `$5` job. */
@@ -482,6 +484,9 @@ SELECT c.id, (SELECT count(*) FROM leased) > 0 AS claimed FROM candidate c`;
       FROM ${t} WHERE path = $1 AND id = $2`,
     snapshot:
       `SELECT path, content FROM ${t} WHERE id = $1 AND path = ANY ($2::text[])`,
+    pairs: `SELECT r.path, r.id, r.content FROM ${t} r
+      JOIN unnest($1::text[], $2::text[]) AS k (path, id)
+        ON r.path = k.path AND r.id = k.id`,
     apply: `SELECT ${
       quote(schema)
     }.apply_ops($1::text[], $2::text[], $3::text[], $4::text[]) AS ok`,
