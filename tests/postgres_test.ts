@@ -1141,7 +1141,7 @@ async function jobStory(adapter: StorageAdapter): Promise<unknown[]> {
     "stale token",
     () => updateInDatabase(adapter, outcome(c.job_id, c.token)),
   );
-  const d = await take(5_000);
+  await take(5_000); // its worker then stops
   time += 60_000;
   await step(
     "recover",
@@ -1199,7 +1199,6 @@ async function jobStory(adapter: StorageAdapter): Promise<unknown[]> {
         }),
     );
   }
-  void d;
   await step("stats", () => getQueueStats(adapter, display, { now }));
   return story;
 }

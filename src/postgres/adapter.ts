@@ -302,7 +302,6 @@ export class PostgresAdapter implements StorageAdapter {
     records.check(this, fromPath);
     records.check(this, toPath);
     const what = `Cannot move the oldest record of ${fromPath} to ${toPath}`;
-    const refused: string[] = [];
     if (options?.prepare === undefined) {
       const rows = await this.#db.run(
         what,
@@ -323,6 +322,7 @@ export class PostgresAdapter implements StorageAdapter {
       this.#reserved.set(fromPath, reserved);
     }
     const held = reserved;
+    const refused: string[] = [];
     for (;;) {
       const before = held.turn;
       let done!: () => void;
