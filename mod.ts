@@ -12,6 +12,10 @@
  * - free functions that take an adapter: {@linkcode uploadJob},
  *   {@linkcode getStatus}, {@linkcode getNextJobInQueue},
  *   {@linkcode updateInDatabase}, {@linkcode recoverStaleJobs}, …;
+ * - sqooler 0.9's Ed25519 signatures: configs and results signed with a
+ *   backend's private key ({@linkcode createKeyPair},
+ *   {@linkcode privateJwkFromEnv}), public keys in the storage
+ *   ({@linkcode uploadPublicKey}), and {@linkcode verifyResult};
  * - zod schemas of sqooler's JSON records, with their TypeScript types.
  *
  * @example The whole flow: the API submits, a worker runs, the API reads
@@ -26,11 +30,11 @@
  * await uploadConfig(adapter, {
  *   description: "One spin", version: "0.1.0", display_name: "spin", cold_atom_type: "spin",
  *   gates: [], max_experiments: 1, max_shots: 10, simulator: true,
- *   supported_instructions: ["measure"], num_wires: 1, wire_order: "linear", num_species: 1,
+ *   supported_instructions: ["measure"], num_wires: 1, wire_order: "sequential", num_species: 1,
  * });
  *
  * // The API: the job, then its status.
- * const job = { experiment_0: { instructions: [["measure", [0], []]], num_wires: 1, shots: 2, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [["measure", [0], []]], num_wires: 1, shots: 2, wire_order: "sequential" } };
  * const ref = { displayName: "spin", username: "alice", jobId: "" };
  * ref.jobId = await uploadJob(adapter, { job, ...ref });
  * await uploadStatus(adapter, ref);
@@ -70,7 +74,7 @@ export {
 } from "./src/names.ts";
 export {
   BackendConfigIn,
-  type BackendConfigInput,
+  BackendConfigInput,
   BackendConfigOut,
   BackendStatusOut,
   type ColdAtomType,
@@ -91,6 +95,7 @@ export {
   type SafeParseResult,
   type Schema,
   StatusMsg,
+  WireOrder,
 } from "./src/schemas.ts";
 export {
   CONFIGS,
@@ -98,12 +103,14 @@ export {
   finishedPath,
   leasesPath,
   metaPath,
+  PUBLIC_KEYS,
   queuedPath,
   resultsPath,
   RUNNING,
   statusPath,
 } from "./src/layout.ts";
 export type {
+  GetOptions,
   JsonObject,
   MoveOldestOptions,
   RecordCheck,
@@ -132,7 +139,9 @@ export {
   backendDictToQiskit,
   backendDictToQiskitStatus,
   type BackendStatusOptions,
+  type ConfigSigningOptions,
   DEFAULT_LIVENESS_TIMEOUT_MS,
+  deleteConfig,
   getBackendDict,
   getBackends,
   getBackendStatus,
@@ -140,11 +149,16 @@ export {
   longBackendName,
   timestampQueue,
   type TimestampQueueOptions,
+  updateConfig,
   uploadConfig,
 } from "./src/backends.ts";
 export {
+  createJobId,
+  type CreateJobIdOptions,
   DEFAULT_LEASE_MS,
+  deleteStatus,
   getFileQueue,
+  getJob,
   getJobContent,
   getNextJobInQueue,
   getResult,
@@ -158,6 +172,36 @@ export {
   type UploadJobOptions,
   uploadStatus,
 } from "./src/jobs.ts";
+export {
+  deleteResult,
+  type JobOnBackend,
+  uploadResult,
+  type UploadResultOptions,
+  verifyResult,
+} from "./src/results.ts";
+export {
+  deletePublicKey,
+  type EnvReader,
+  getPublicKey,
+  getPublicKeyFromKid,
+  privateJwkFromEnv,
+  SQOOLER_PRIVATE_JWK,
+  uploadPublicKey,
+  type UploadPublicKeyOptions,
+} from "./src/keys.ts";
+export {
+  createKeyPair,
+  decodePrivateJwkEnv,
+  encodePrivateJwkEnv,
+  JwkPrivate,
+  JwkPublic,
+  JwsDict,
+  JwsHeader,
+  type KeyPair,
+  publicFromPrivate,
+  signPayload,
+  verifySignature,
+} from "./src/signing.ts";
 export {
   extendLease,
   type ExtendLeaseOptions,

@@ -38,7 +38,7 @@ const PI = Math.PI;
 type Instruction = [string, number[], number[]];
 
 function experiment(instructions: Instruction[], shots: number, seed: number) {
-  return { instructions, num_wires: 3, shots, wire_order: "linear", seed };
+  return { instructions, num_wires: 3, shots, wire_order: "interleaved", seed };
 }
 
 const measureAll: Instruction[] = [

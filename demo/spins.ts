@@ -61,7 +61,7 @@ export const spinsConfig: BackendConfigInput = {
   simulator: true,
   supported_instructions: ["rx", "rz", "rzz", "measure", "barrier"],
   num_wires: 3,
-  wire_order: "linear",
+  wire_order: "interleaved",
   num_species: 1,
 };
 

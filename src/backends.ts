@@ -2,14 +2,28 @@
  * Backends: their configs, the list of them, their qiskit-style descriptions
  * and status, and the time stamp that says a worker is polling their queue.
  *
+ * A backend whose config says `sign: true` (sqooler ≥ 0.9) stores its config
+ * signed, as a JWS dict `{ header, payload, signature }`, with the backend's
+ * private key; readers get the payload. As in sqooler 0.9, a config that was
+ * stored signed stays signed, and only the key that signed it may replace
+ * it.
+ *
  * @module
  */
 
 import { type JsonObject, records, type StorageAdapter } from "./adapter.ts";
-import { NotFoundError } from "./errors.ts";
+import {
+  AlreadyExistsError,
+  CorruptRecordError,
+  InvalidRecordError,
+  NotFoundError,
+  SigningError,
+  StorageError,
+} from "./errors.ts";
 import { CONFIGS } from "./layout.ts";
 import {
   assertDisplayName,
+  describeValue,
   isDisplayName,
   normalizeProviderName,
 } from "./names.ts";
@@ -20,16 +34,23 @@ import {
   numberOption,
   parseInput,
   parseStored,
-  putRecord,
   readRecord,
+  unwrapSigned,
 } from "./records.ts";
 import {
   BackendConfigIn,
-  type BackendConfigInput,
+  BackendConfigInput,
   type BackendConfigOut,
   type BackendStatusOut,
   parseStoredTime,
 } from "./schemas.ts";
+import {
+  type JwkPrivate,
+  type JwsDict,
+  publicFromPrivate,
+  signPayload,
+  verifySignature,
+} from "./signing.ts";
 
 /**
  * How long, in milliseconds, a queue may go unpolled before its backend counts
@@ -53,14 +74,43 @@ import {
  */
 export const DEFAULT_LIVENESS_TIMEOUT_MS = 300_000;
 
+/** Options of {@linkcode uploadConfig} and {@linkcode updateConfig}. */
+export interface ConfigSigningOptions {
+  /**
+   * The backend's private key (sqooler's `private_jwk`). Needed when the
+   * config says `sign: true`, or when the stored config is signed (then it
+   * must be the key that signed it). The config's `kid` becomes the key's.
+   */
+  privateJwk?: JwkPrivate;
+}
+
 /**
- * Uploads a backend's config, creating it or replacing the one there. The
- * config's `display_name` names the backend.
+ * Uploads a backend's config (sqooler's `upload_config`), creating it or
+ * replacing the one there; the config's `display_name` names the backend.
+ * Unlike sqooler's, which refuses a config that exists, it replaces one, by
+ * {@linkcode updateConfig}'s rules, so that a worker can upload its config
+ * whenever it starts.
+ *
+ * The config is checked against {@linkcode BackendConfigInput}: values that
+ * sqooler 0.9 cannot read (such as the seed version's `wire_order:
+ * "linear"`) are refused. A config that says `sign: true` is stored signed
+ * with `privateJwk`, and its `kid` becomes the key's; without a key nothing
+ * is written. A stored config that is signed is replaced only with the key
+ * that signed it, and stays signed (sqooler 0.9 does the same); a stored
+ * config that cannot be read is replaced.
  *
  * @param adapter The storage.
  * @param config The config; fields with defaults may be left out.
- * @returns The config as stored, with defaults filled in.
- * @throws {InvalidRecordError} When the config does not match its schema.
+ * @param options The backend's private key, for a config that is signed.
+ * @returns The config as stored (the payload, for a signed one), with
+ *   defaults filled in.
+ * @throws {InvalidRecordError} When the config does not match
+ *   {@linkcode BackendConfigInput}, or the private key is not an Ed25519
+ *   private JWK.
+ * @throws {SigningError} When the config must be signed and no private key
+ *   is given, when the key did not sign the stored config, or when the
+ *   config's `kid` is not the key's.
+ * @throws {StorageError} When the storage refuses.
  *
  * @example Upload a config and read it back
  * ```ts
@@ -89,10 +139,239 @@ export const DEFAULT_LIVENESS_TIMEOUT_MS = 300_000;
 export async function uploadConfig(
   adapter: StorageAdapter,
   config: BackendConfigInput,
+  options: ConfigSigningOptions = {},
 ): Promise<BackendConfigIn> {
-  const parsed = parseInput(config, "backend config", BackendConfigIn);
-  await putRecord(adapter, { path: CONFIGS, id: parsed.display_name }, parsed);
-  return parsed;
+  return await writeConfig(adapter, config, options, { mayCreate: true });
+}
+
+/**
+ * Replaces a backend's stored config (sqooler's `update_config`): the config
+ * must exist. The rules of sqooler 0.9's `_format_update_config` apply: when
+ * the stored config is signed or the new one says `sign: true`, a private
+ * key is needed; when the stored one is signed, the key must be the one that
+ * signed it (its signature over the stored payload must hold), and the new
+ * config is signed too, whatever its `sign` says. The key's `kid` becomes
+ * the config's. Nothing is written when a check fails.
+ *
+ * @param adapter The storage.
+ * @param config The new config; fields with defaults may be left out.
+ * @param options The backend's private key, for a config that is signed.
+ * @returns The config as stored (the payload, for a signed one).
+ * @throws {NotFoundError} When the backend has no config.
+ * @throws {InvalidRecordError} When the config does not match
+ *   {@linkcode BackendConfigInput}, or the private key is not an Ed25519
+ *   private JWK.
+ * @throws {SigningError} When a key is needed and not given, when the key
+ *   did not sign the stored config, or when the config's `kid` is not the
+ *   key's.
+ * @throws {StorageError} When the storage refuses.
+ *
+ * @example Update a signed config with the key that signed it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   createKeyPair, getConfig, MemoryAdapter, SigningError, updateConfig, uploadConfig,
+ * } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const adapter = new MemoryAdapter();
+ * const { privateJwk } = await createKeyPair("labkey");
+ * await uploadConfig(adapter, testBackendConfig("spins", { sign: true }), { privateJwk });
+ * const config = await getConfig(adapter, "spins");
+ * assert(config.kid === "labkey");
+ *
+ * await updateConfig(adapter, { ...config, max_shots: 50 }, { privateJwk });
+ * assert((await getConfig(adapter, "spins")).max_shots === 50);
+ *
+ * // Another key may not replace it.
+ * const other = await createKeyPair("labkey");
+ * const error = await updateConfig(adapter, config, { privateJwk: other.privateJwk }).catch((e) => e);
+ * assert(error instanceof SigningError);
+ * ```
+ *
+ * @example A backend must exist to be updated
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryAdapter, NotFoundError, updateConfig } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const error = await updateConfig(new MemoryAdapter(), testBackendConfig("spins")).catch((e) => e);
+ * assert(error instanceof NotFoundError);
+ * ```
+ */
+export async function updateConfig(
+  adapter: StorageAdapter,
+  config: BackendConfigInput,
+  options: ConfigSigningOptions = {},
+): Promise<BackendConfigIn> {
+  return await writeConfig(adapter, config, options, { mayCreate: false });
+}
+
+/**
+ * Deletes a backend's config (sqooler's `_delete_config`, which is meant for
+ * tests). Its jobs, statuses, results and public key stay.
+ *
+ * @param adapter The storage.
+ * @param displayName The backend's display name.
+ * @returns A promise that resolves once the config is gone.
+ * @throws {NotFoundError} When the backend has no config.
+ * @throws {InvalidNameError} When the display name is not acceptable.
+ *
+ * @example Remove a backend's config
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deleteConfig, getBackends, MemoryAdapter, uploadConfig } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const adapter = new MemoryAdapter();
+ * await uploadConfig(adapter, testBackendConfig("spins"));
+ * await deleteConfig(adapter, "spins");
+ * assert.deepEqual(await getBackends(adapter), []);
+ * ```
+ */
+export async function deleteConfig(
+  adapter: StorageAdapter,
+  displayName: string,
+): Promise<void> {
+  const id = assertDisplayName(displayName);
+  try {
+    await adapter.delete(CONFIGS, id);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw noConfig(id);
+    throw error;
+  }
+}
+
+/** A stored config as read for a change, and how to tell that it changed since. */
+interface StoredConfig {
+  /** The content, with exact numbers (a signed one is checked from these). */
+  exact: JsonObject;
+  /** Whether it is a signed JWS dict. */
+  signed: boolean;
+  /** Throws {@linkcode ConfigChanged} when the current content is not the one read. */
+  check: ((current: JsonObject) => void) | undefined;
+}
+
+/** How many times a config's change is tried while others keep changing it. */
+const CONFIG_ROUNDS = 8;
+
+/** Stores a config by the rules of {@linkcode uploadConfig} and {@linkcode updateConfig}. */
+async function writeConfig(
+  adapter: StorageAdapter,
+  config: BackendConfigInput,
+  options: ConfigSigningOptions,
+  mode: { mayCreate: boolean },
+): Promise<BackendConfigIn> {
+  const parsed = parseInput(config, "backend config", BackendConfigInput);
+  const id = parsed.display_name;
+  const privateJwk = options?.privateJwk;
+  for (let round = 0;; round++) {
+    const stored = await readForChange(adapter, id);
+    if (stored === undefined && !mode.mayCreate) throw noConfig(id);
+    const { record, config: written } = await configToStore(
+      id,
+      parsed,
+      stored,
+      privateJwk,
+    );
+    try {
+      if (stored === undefined) {
+        await adapter.upload(CONFIGS, id, record);
+      } else {
+        await adapter.update(CONFIGS, id, record, { check: stored.check });
+      }
+      return written;
+    } catch (error) {
+      const raced = error instanceof ConfigChanged ||
+        (stored === undefined
+          ? error instanceof AlreadyExistsError
+          : error instanceof NotFoundError);
+      if (!raced) throw error;
+      if (round >= CONFIG_ROUNDS) {
+        throw new StorageError(
+          `Cannot write ${
+            records.name(CONFIGS, id)
+          }: other processes kept changing it while it was being written`,
+          { cause: error },
+        );
+      }
+    }
+  }
+}
+
+/** Reads a stored config for a change; `undefined` when there is none. */
+async function readForChange(
+  adapter: StorageAdapter,
+  id: string,
+): Promise<StoredConfig | undefined> {
+  let plain: JsonObject;
+  let exact: JsonObject;
+  try {
+    plain = await adapter.get(CONFIGS, id);
+    exact = await adapter.get(CONFIGS, id, { exact: true });
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    // A config that cannot be read (another tool wrote it badly) is replaced.
+    if (error instanceof CorruptRecordError) {
+      return { exact: {}, signed: false, check: undefined };
+    }
+    throw error;
+  }
+  const seen = JSON.stringify(plain);
+  return {
+    exact,
+    signed: isSigned(plain),
+    check: (current) => {
+      if (JSON.stringify(current) !== seen) throw new ConfigChanged();
+    },
+  };
+}
+
+/**
+ * What to store for a config: itself, or its JWS dict when it is signed (then
+ * with the key's `kid`), and the config that the record holds.
+ */
+async function configToStore(
+  id: string,
+  config: BackendConfigIn,
+  stored: StoredConfig | undefined,
+  privateJwk: JwkPrivate | undefined,
+): Promise<{ record: object; config: BackendConfigIn }> {
+  const signedBefore = stored?.signed === true;
+  if (!signedBefore && !config.sign) return { record: config, config };
+  if (privateJwk === undefined) {
+    throw new SigningError(
+      signedBefore
+        ? `Cannot replace the config of backend "${id}": the stored config is signed, so the new one must be signed by the same key; pass its privateJwk`
+        : `Cannot store the config of backend "${id}": it says sign: true, so it must be signed; pass the backend's privateJwk (e.g. from SQOOLER_PRIVATE_JWK)`,
+    );
+  }
+  const publicJwk = await publicFromPrivate(privateJwk);
+  if (config.kid != null && config.kid !== publicJwk.kid) {
+    throw new SigningError(
+      `Cannot sign the config of backend "${id}": it names the key ${
+        describeValue(config.kid)
+      }, but the private key is ${describeValue(publicJwk.kid)}`,
+    );
+  }
+  if (signedBefore) {
+    const verified = await verifySignature(
+      stored.exact as unknown as JwsDict,
+      publicJwk,
+    ).catch((error) => {
+      if (error instanceof InvalidRecordError) return false;
+      throw error;
+    });
+    if (!verified) {
+      throw new SigningError(
+        `Cannot replace the config of backend "${id}": the stored config was not signed by the private key ${
+          describeValue(publicJwk.kid)
+        }; only the key that signed it may replace it`,
+      );
+    }
+  }
+  const payload = { ...config, kid: publicJwk.kid };
+  return { record: await signPayload(payload, privateJwk), config: payload };
 }
 
 /**
@@ -218,7 +497,7 @@ export async function backendName(
  * const config: BackendConfigIn = {
  *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
  *   gates: [{ name: "rx" }], max_experiments: 10, max_shots: 100, simulator: false,
- *   supported_instructions: ["rx", "measure"], num_wires: 5, wire_order: "linear",
+ *   supported_instructions: ["rx", "measure"], num_wires: 5, wire_order: "sequential",
  *   num_species: 1, operational: true, pending_jobs: null, status_msg: null,
  *   last_queue_check: null,
  * };
@@ -295,7 +574,7 @@ export interface BackendStatusOptions {
  * const config: BackendConfigIn = {
  *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
  *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
- *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
+ *   supported_instructions: [], num_wires: 5, wire_order: "sequential", num_species: 1,
  *   operational: true, pending_jobs: null, status_msg: null,
  *   last_queue_check: "2026-11-28T10:00:00Z",
  * };
@@ -411,6 +690,12 @@ export async function getBackendStatus(
 /** Options of {@linkcode timestampQueue}. */
 export interface TimestampQueueOptions {
   /**
+   * The backend's private key. A signed config is stamped only with the key
+   * that signed it, and signed again; without it (or with another key) a
+   * signed config is left alone.
+   */
+  privateJwk?: JwkPrivate;
+  /**
    * Skip the stamp when the stored `last_queue_check` is less than this many
    * milliseconds old (by this clock), so that busy workers do not rewrite the
    * config on every poll. A stamp in the future (a clock that was set back)
@@ -432,8 +717,11 @@ export interface TimestampQueueOptions {
  * its queue now (sqooler's `timestamp_queue`). The config is rewritten
  * atomically, so readers never see a torn file, and only the stamp changes:
  * every other value is written back exactly as stored (`1.0`, integers beyond
- * 2^53, unknown fields, key order). Configs that sqooler ≥ 0.9 stored signed
- * are left alone, because rewriting them would break their signature.
+ * 2^53, unknown fields, key order). A config that is stored signed is
+ * stamped and signed again with `privateJwk` when that key signed it, as
+ * sqooler 0.9's `timestamp_queue` does; without the key (or with another
+ * one) it is left alone, since it cannot be rewritten without breaking its
+ * signature.
  *
  * @param adapter The storage.
  * @param displayName The backend's display name.
@@ -450,7 +738,7 @@ export interface TimestampQueueOptions {
  * await uploadConfig(adapter, {
  *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
  *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
- *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
+ *   supported_instructions: [], num_wires: 5, wire_order: "sequential", num_species: 1,
  * });
  * await timestampQueue(adapter, "spins", { now: () => Date.parse("2026-11-28T10:00:00Z") });
  * const config = await getConfig(adapter, "spins");
@@ -468,6 +756,7 @@ export async function timestampQueue(
     what: "stamp interval",
     fallback: 0,
   });
+  const privateJwk = options?.privateJwk;
   let stored: JsonObject;
   try {
     stored = await adapter.get(CONFIGS, id);
@@ -477,9 +766,10 @@ export async function timestampQueue(
     }
     throw error;
   }
-  if (isSigned(stored)) return false;
+  const signed = isSigned(stored);
+  if (signed && privateJwk === undefined) return false;
   const config = parseStored(
-    stored,
+    unwrapSigned(stored),
     records.name(CONFIGS, id),
     BackendConfigIn,
   );
@@ -492,12 +782,27 @@ export async function timestampQueue(
   // was (1.0, big integers, key order), and a config uploaded meanwhile is
   // not overwritten.
   const seen = JSON.stringify(stored);
+  const stamp = new Date(now).toISOString();
   try {
     const exact = await adapter.get(CONFIGS, id, { exact: true });
-    await adapter.update(CONFIGS, id, {
-      ...exact,
-      last_queue_check: new Date(now).toISOString(),
-    }, {
+    let record: object = { ...exact, last_queue_check: stamp };
+    if (signed && privateJwk !== undefined) {
+      const signedBy = await publicFromPrivate(privateJwk);
+      const verified = await verifySignature(
+        exact as unknown as JwsDict,
+        signedBy,
+      ).catch((error) => {
+        if (error instanceof InvalidRecordError) return false;
+        throw error;
+      });
+      // Another key's config: rewriting it would replace its signature.
+      if (!verified) return false;
+      record = await signPayload({
+        ...(exact.payload as JsonObject),
+        last_queue_check: stamp,
+      }, privateJwk);
+    }
+    await adapter.update(CONFIGS, id, record, {
       check: (current) => {
         if (JSON.stringify(current) !== seen) throw new ConfigChanged();
       },

@@ -233,3 +233,57 @@ export class JobStateError extends SqoolerError {}
  * ```
  */
 export class JobCancelledError extends SqoolerError {}
+
+/**
+ * A record cannot be signed, or a signed record cannot be replaced: a backend
+ * whose config says `sign: true` (or whose stored config is signed) got no
+ * private key, or the private key is not the one that signed the stored
+ * config, or the config names another key than the private key's. Nothing
+ * was written.
+ *
+ * @example Upload a config that must be signed, without a key
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryAdapter, SigningError, uploadConfig } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const adapter = new MemoryAdapter();
+ * const config = testBackendConfig("spins", { sign: true });
+ * const error = await uploadConfig(adapter, config).catch((e) => e);
+ * assert(error instanceof SigningError);
+ * assert.deepEqual(await adapter.list("backends/configs"), []);
+ * ```
+ */
+export class SigningError extends SqoolerError {}
+
+/**
+ * A record whose signature was to be checked is not signed: it is stored as
+ * the plain record, not as a JWS dict `{ header, payload, signature }`.
+ * sqooler's `verify_result` raises there too.
+ *
+ * @example Tell an unsigned result from a forged one
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SqoolerError, UnsignedRecordError } from "@sqooler/storage";
+ *
+ * const error = new UnsignedRecordError("results/spins/abc.json", "it is stored unsigned");
+ * assert(error instanceof SqoolerError && error.record === "results/spins/abc.json");
+ * assert(error.message === "Cannot verify results/spins/abc.json: it is stored unsigned");
+ * ```
+ */
+export class UnsignedRecordError extends SqoolerError {
+  /** The record that is not signed, as `<storage path>/<id>.json`. */
+  readonly record: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param record The record, as `<storage path>/<id>.json`.
+   * @param reason Why it cannot be verified.
+   * @param options The cause, if any.
+   */
+  constructor(record: string, reason: string, options?: ErrorOptions) {
+    super(`Cannot verify ${record}: ${reason}`, options);
+    this.record = record;
+  }
+}

@@ -22,7 +22,13 @@ import {
   CorruptRecordError,
   InvalidRecordError,
 } from "./errors.ts";
-import { metaPath, resultsPath, RUNNING, statusPath } from "./layout.ts";
+import {
+  metaPath,
+  queuedPath,
+  resultsPath,
+  RUNNING,
+  statusPath,
+} from "./layout.ts";
 import {
   assertDisplayName,
   assertJobId,
@@ -30,6 +36,7 @@ import {
   assertToken,
   assertUsername,
   describeValue,
+  newJobId,
 } from "./names.ts";
 import { isFinal, transitionsOf } from "./protocol.ts";
 import {
@@ -39,7 +46,14 @@ import {
   parseInput,
   readRecord,
 } from "./records.ts";
+import {
+  checkJob,
+  checkResultFor,
+  type JobOnBackend,
+  signedResultRecord,
+} from "./results.ts";
 import { JobMeta, type NextJob, Result, StatusMsg } from "./schemas.ts";
+import type { JwkPrivate, JwsDict } from "./signing.ts";
 
 /** Which job, on which backend, asked for by whom. */
 export interface JobRef {
@@ -137,7 +151,7 @@ function checkRef(ref: JobRef): JobRef {
  *
  * const adapter = new MemoryAdapter();
  * const job = {
- *   experiment_0: { instructions: [["load", [0], []]], num_wires: 1, shots: 3, wire_order: "linear" },
+ *   experiment_0: { instructions: [["load", [0], []]], num_wires: 1, shots: 3, wire_order: "sequential" },
  * };
  * const jobId = await uploadJob(adapter, { job, displayName: "fermions", username: "alice" });
  * const status = await uploadStatus(adapter, { displayName: "fermions", username: "alice", jobId });
@@ -365,9 +379,9 @@ export interface JobLocation {
  * await uploadConfig(adapter, {
  *   description: "d", version: "1.0.0", display_name: "spins", cold_atom_type: "spin",
  *   gates: [], max_experiments: 10, max_shots: 100, simulator: true,
- *   supported_instructions: [], num_wires: 5, wire_order: "linear", num_species: 1,
+ *   supported_instructions: [], num_wires: 5, wire_order: "sequential", num_species: 1,
  * });
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
  * const next = await getNextJobInQueue(adapter, "spins");
  * const content = await getJobContent(adapter, { storagePath: next.job_json_path, jobId: next.job_id });
@@ -383,6 +397,122 @@ export async function getJobContent(
     assertStoragePath(location?.storagePath),
     assertJobId(location.jobId),
   );
+}
+
+/**
+ * Reads a job file (sqooler 0.9's `get_job`, the new name of
+ * `get_job_content`): the same as {@linkcode getJobContent}.
+ *
+ * @param adapter The storage.
+ * @param location The folder and the job's id.
+ * @returns The job, as the user submitted it.
+ * @throws {NotFoundError} When there is no such job file.
+ * @throws {CorruptRecordError} When the file is not a JSON object.
+ * @throws {InvalidNameError} When the folder or the id is not acceptable.
+ *
+ * @example Read a queued job
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getJob, queuedPath } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
+ * const { adapter, jobIds } = await createTestAdapter({
+ *   backends: [testBackendConfig("spins")],
+ *   jobs: [{ displayName: "spins", username: "alice", job }],
+ * });
+ * const stored = await getJob(adapter, { storagePath: queuedPath("spins"), jobId: jobIds[0] });
+ * assert.deepEqual(stored, job);
+ * ```
+ */
+export async function getJob(
+  adapter: StorageAdapter,
+  location: JobLocation,
+): Promise<JsonObject> {
+  return await getJobContent(adapter, location);
+}
+
+/** Options of {@linkcode createJobId}. */
+export interface CreateJobIdOptions {
+  /** The backend the job is for. */
+  displayName: string;
+  /** Who submits it. */
+  username: string;
+  /**
+   * The clock, in milliseconds since the epoch.
+   *
+   * @default {Date.now}
+   */
+  now?: Clock;
+}
+
+/**
+ * Makes a new job id (sqooler 0.9's `create_job_id`): 24 lowercase hex
+ * characters, the first 12 the time, so that ids sort by creation time in
+ * any process, like the ids of sqooler's local and MongoDB providers
+ * (24 hex characters). {@linkcode uploadJob} makes its ids so; this is for
+ * callers that need an id before they store anything.
+ *
+ * @param adapter The storage that the job is for.
+ * @param options The backend, the user and the clock.
+ * @returns The new id.
+ * @throws {InvalidNameError} When the display name or the user name is not
+ *   acceptable.
+ * @throws {InactiveStorageError} When the storage is switched off.
+ *
+ * @example Ids that sort by time
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createJobId, MemoryAdapter } from "@sqooler/storage";
+ *
+ * const adapter = new MemoryAdapter();
+ * const first = createJobId(adapter, { displayName: "spins", username: "alice" });
+ * const second = createJobId(adapter, { displayName: "spins", username: "bob" });
+ * assert(/^[0-9a-f]{24}$/.test(first) && first < second);
+ * ```
+ */
+export function createJobId(
+  adapter: StorageAdapter,
+  options: CreateJobIdOptions,
+): string {
+  records.check(adapter, queuedPath(options?.displayName));
+  assertUsername(options.username);
+  return newJobId(clockOf(options)());
+}
+
+/**
+ * Deletes a job's status (sqooler's `_delete_status`, which is meant for
+ * tests). The job itself, its result and its owner record stay.
+ *
+ * @param adapter The storage.
+ * @param job The backend and the job.
+ * @returns A promise that resolves once the status is gone.
+ * @throws {NotFoundError} When the job has no status.
+ * @throws {InvalidNameError} When the display name or the id is not
+ *   acceptable.
+ *
+ * @example Remove a queued job's status
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deleteStatus, getStatus } from "@sqooler/storage";
+ * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
+ * const { adapter, jobIds } = await createTestAdapter({
+ *   backends: [testBackendConfig("spins")],
+ *   jobs: [{ displayName: "spins", username: "alice", job }],
+ * });
+ * await deleteStatus(adapter, { displayName: "spins", jobId: jobIds[0] });
+ * const status = await getStatus(adapter, { displayName: "spins", username: "alice", jobId: jobIds[0] });
+ * assert(status.status === "ERROR" && status.detail === "Cannot get status");
+ * ```
+ */
+export async function deleteStatus(
+  adapter: StorageAdapter,
+  job: JobOnBackend,
+): Promise<void> {
+  const { displayName, jobId } = checkJob(job);
+  await adapter.delete(statusPath(displayName), jobId);
 }
 
 /** Options of {@linkcode getNextJobInQueue}. */
@@ -408,6 +538,11 @@ export interface NextJobOptions {
    * still writing.
    */
   skip?: Iterable<string>;
+  /**
+   * The backend's private key: a config stored signed is stamped only with
+   * the key that signed it (see {@linkcode timestampQueue}).
+   */
+  privateJwk?: JwkPrivate;
   /**
    * The clock, in milliseconds since the epoch.
    *
@@ -478,7 +613,11 @@ export async function getNextJobInQueue(
     fallback: 1000,
   });
   try {
-    await timestampQueue(adapter, display, { minIntervalMs, now: clock });
+    await timestampQueue(adapter, display, {
+      minIntervalMs,
+      now: clock,
+      privateJwk: options?.privateJwk,
+    });
   } catch (error) {
     // A config that cannot be read (another tool wrote it badly) does not
     // stop the queue: the stamp is only a sign of life.
@@ -512,6 +651,13 @@ export interface JobOutcome {
    */
   token?: string;
   /**
+   * The backend's private key (sqooler's `private_jwk`). When the backend's
+   * config says `sign: true`, the result is stored signed with it, and
+   * without it nothing is recorded. When the config cannot be read, or there
+   * is none, the result is signed when a key is given.
+   */
+  privateJwk?: JwkPrivate;
+  /**
    * When the result cannot be stored (the storage refuses), the attempt
    * counts as failed; after this many failed attempts the job ends ERROR.
    *
@@ -537,6 +683,11 @@ export interface JobOutcome {
  * QUEUED) is only written while the job is queued or running, and never
  * replaces DONE or ERROR.
  *
+ * When the backend's config says `sign: true`, the result is stored signed
+ * with `privateJwk` (a JWS dict, as sqooler 0.9 stores it), so that
+ * {@linkcode verifyResult} and sqooler's `verify_result` can check it;
+ * without the key it is a {@linkcode SigningError} and nothing changes.
+ *
  * If the storage refuses the result, the attempt counts as failed: the job
  * goes back to its queue, or after `maxAttempts` failed attempts ends ERROR
  * with the storage's message; the call then throws that
@@ -546,6 +697,7 @@ export interface JobOutcome {
  * @param outcome The status, the result, the job, the backend and the token.
  * @returns Nothing.
  * @throws {InvalidRecordError} When the status or the result does not match its schema, names another job or backend, or DONE comes without a result.
+ * @throws {SigningError} When the backend's config says `sign: true` and no private key is given, or the config names another key; nothing was written.
  * @throws {InvalidNameError} When the display name or the id is not acceptable.
  * @throws {LeaseLostError} When the token is no longer the job's current one; nothing was written.
  * @throws {JobStateError} When the job is not running (final outcome) or neither queued nor running (progress), or its status is final already.
@@ -629,29 +781,23 @@ export async function updateInDatabase(
   const transitions = transitionsOf(adapter);
   if (!isFinal(status)) return await transitions.report(ref, status);
   let result: Result | undefined;
+  let record: JwsDict | undefined;
   if (status.status === "DONE") {
     if (outcome.result == null) {
       throw new InvalidRecordError(
         `Invalid result for job ${jobId}: a job with status DONE needs a result`,
       );
     }
-    result = parseInput(outcome.result, "result", Result);
-    for (
-      const [field, expected] of [
-        ["job_id", jobId],
-        ["display_name", displayName],
-      ] as const
-    ) {
-      if (result[field] !== expected) {
-        throw new InvalidRecordError(
-          `Invalid result: its ${field} is ${
-            describeValue(result[field])
-          }, but the job's is ${describeValue(expected)}`,
-        );
-      }
-    }
+    result = checkResultFor(outcome.result, { displayName, jobId });
+    // Signed before anything changes: a missing key changes nothing.
+    record = await signedResultRecord(
+      adapter,
+      { displayName, jobId },
+      result,
+      outcome.privateJwk,
+    );
   }
-  await transitions.complete(ref, { status, result }, {
+  await transitions.complete(ref, { status, result, record }, {
     maxAttempts,
     leaseMs: DEFAULT_LEASE_MS,
     now,
@@ -673,7 +819,7 @@ export async function updateInDatabase(
  * import { getFileQueue, queuedPath } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [

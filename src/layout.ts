@@ -2,9 +2,9 @@
  * The one place that knows where sqooler keeps its records. Every storage path
  * that the job and backend functions use comes from here.
  *
- * sqooler's own folders: `backends/configs`, `jobs/queued/<display>`,
- * `jobs/running`, `jobs/finished/<display>`, `jobs/deleted`,
- * `status/<display>`, `results/<display>`. This library adds two that
+ * sqooler's own folders: `backends/configs`, `backends/public_keys`,
+ * `jobs/queued/<display>`, `jobs/running`, `jobs/finished/<display>`,
+ * `jobs/deleted`, `status/<display>`, `results/<display>`. This library adds two that
  * sqooler's Python tools never look at: `meta/<display>` (who submitted a job,
  * how often it was attempted) and `leases/<display>` (who holds a running job
  * since when).
@@ -32,6 +32,29 @@ import { assertDisplayName } from "./names.ts";
 export const CONFIGS = "backends/configs";
 
 /**
+ * The folder of the public keys (sqooler ≥ 0.9): backends' keys, which check
+ * the signatures of their configs and results, and users' keys. A key's id
+ * is its `kid`, and a backend's config names its key with `kid`.
+ *
+ * @example Find the public key that a backend's config names
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   createKeyPair, getConfig, MemoryAdapter, PUBLIC_KEYS, uploadConfig, uploadPublicKey,
+ * } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const adapter = new MemoryAdapter();
+ * const { privateJwk, publicJwk } = await createKeyPair("labkey");
+ * await uploadConfig(adapter, testBackendConfig("spins", { sign: true }), { privateJwk });
+ * await uploadPublicKey(adapter, publicJwk);
+ * const { kid } = await getConfig(adapter, "spins");
+ * assert.deepEqual(await adapter.list(PUBLIC_KEYS), [kid]);
+ * ```
+ */
+export const PUBLIC_KEYS = "backends/public_keys";
+
+/**
  * The folder of the jobs that a worker holds, for all backends.
  *
  * @example See which jobs the workers hold
@@ -40,7 +63,7 @@ export const CONFIGS = "backends/configs";
  * import { RUNNING } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [
@@ -62,7 +85,7 @@ export const RUNNING = "jobs/running";
  * import { DELETED } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [
@@ -88,7 +111,7 @@ export const DELETED = "jobs/deleted";
  * import { InvalidNameError, queuedPath } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [
@@ -118,7 +141,7 @@ export function queuedPath(displayName: string): string {
  * import { finishedPath } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [
@@ -147,7 +170,7 @@ export function finishedPath(displayName: string): string {
  * import { statusPath } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [{ displayName: "spins", username: "alice", job }],
@@ -173,7 +196,7 @@ export function statusPath(displayName: string): string {
  * import { resultsPath } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [{ displayName: "spins", username: "alice", job, state: "done" }],
@@ -199,7 +222,7 @@ export function resultsPath(displayName: string): string {
  * import { metaPath } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [{ displayName: "spins", username: "alice", job }],
@@ -225,7 +248,7 @@ export function metaPath(displayName: string): string {
  * import { leasesPath } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   backends: [testBackendConfig("spins")],
  *   jobs: [{ displayName: "spins", username: "alice", job, state: "running" }],

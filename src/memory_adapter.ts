@@ -53,7 +53,7 @@ interface Entry {
  * import { getStatus, MemoryAdapter, uploadJob, uploadStatus } from "@sqooler/storage";
  *
  * const adapter = new MemoryAdapter({ name: "labtest" });
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * const jobId = await uploadJob(adapter, { job, displayName: "fermions", username: "alice" });
  * await uploadStatus(adapter, { displayName: "fermions", username: "alice", jobId });
  * const status = await getStatus(adapter, { displayName: "fermions", username: "alice", jobId });

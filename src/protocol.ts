@@ -277,7 +277,7 @@ export class DocumentTransitions implements JobTransitions {
     if (lease === undefined && ref.token === undefined) {
       return await this.#completeUnleased(ref, outcome);
     }
-    let { status, result } = outcome;
+    let { status, result, record } = outcome;
     if (result !== undefined) {
       const problem = await this.#resultProblem(jobId, result);
       if (problem !== undefined) {
@@ -287,6 +287,7 @@ export class DocumentTransitions implements JobTransitions {
           error_message: problem,
         };
         result = undefined;
+        record = undefined;
       }
     }
     const decided = await this.#swapLease(ref, "record the outcome of", (
@@ -305,13 +306,13 @@ export class DocumentTransitions implements JobTransitions {
           (state === "error" ? status.error_message : null),
       };
     });
-    if (decided.state === "error") result = undefined;
+    if (decided.state === "error") result = record = undefined;
     if (result !== undefined) {
       try {
         await putRecord(
           this.#adapter,
           { path: resultsPath(displayName), id: jobId },
-          result,
+          record ?? result,
           { expectNew: true },
         );
       } catch (error) {
@@ -731,7 +732,7 @@ export class DocumentTransitions implements JobTransitions {
   /** An unfenced outcome for a running job without a lease: the job's move decides. */
   async #completeUnleased(ref: LeaseRef, outcome: Outcome): Promise<void> {
     const { displayName, jobId } = ref;
-    const { status, result } = outcome;
+    const { status, result, record } = outcome;
     const target = status.status === "DONE"
       ? finishedPath(displayName)
       : DELETED;
@@ -750,7 +751,7 @@ export class DocumentTransitions implements JobTransitions {
       await putRecord(
         this.#adapter,
         { path: resultsPath(displayName), id: jobId },
-        result,
+        record ?? result,
         { expectNew: true },
       );
     }

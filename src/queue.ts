@@ -357,7 +357,7 @@ export interface QueueStats {
  * import { getQueueStats, MemoryAdapter, uploadJob } from "@sqooler/storage";
  *
  * const adapter = new MemoryAdapter();
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" } };
  * await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
  * const stats = await getQueueStats(adapter, "spins");
  * assert(stats.queued === 1 && stats.running === 0);

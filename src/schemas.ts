@@ -7,6 +7,27 @@
  * Records that this library rewrites (configs, results) keep fields they do not
  * know, so that rewriting a newer sqooler's file loses nothing.
  *
+ * ## Two versions of sqooler, one rule
+ *
+ * A store may be shared with the sqooler this library was first written
+ * against (0.5/0.6, "the seed") and with sqooler 0.9, whose pydantic schemas
+ * are stricter in places. The rule, field by field:
+ *
+ * - **Reading** accepts everything either version wrote: `wire_order` any
+ *   string (the seed wrote `"linear"`), configs with or without
+ *   `operational`, `sign`, `kid`, `last_queue_check`, signed records (read
+ *   from their payload).
+ * - **Writing** (what {@linkcode BackendConfigInput} and the functions that
+ *   store configs and results accept) uses only values that both versions
+ *   read: `wire_order` `"sequential"` or `"interleaved"` (sqooler 0.9's
+ *   `WireOrderStr`), `kid` a valid record id or `null`, `operational` always
+ *   written (the seed requires it; 0.9 reads it, deprecated), and a result's
+ *   `backend_name` `null` or `<provider>_<display>_<kind>` (the one spelling
+ *   that both versions' patterns accept).
+ *
+ * Jobs are the user's: `uploadJob` stores them exactly as given, as sqooler's
+ * `upload_job` does, and {@linkcode Experiment} reads any `wire_order`.
+ *
  * @module
  */
 
@@ -67,6 +88,13 @@ export type JobStatus = "INITIALIZING" | "QUEUED" | "DONE" | "ERROR";
 export type ColdAtomType = "fermion" | "boson" | "spin" | "mixed";
 
 /**
+ * The order of a backend's wires, as sqooler 0.9 allows it (its
+ * `WireOrderStr`). The seed version also wrote `"linear"`, which is read but
+ * never written.
+ */
+export type WireOrder = "sequential" | "interleaved";
+
+/**
  * The status of a job (sqooler's `StatusMsgDict`), stored as
  * `status/<display>/<id>.json`.
  */
@@ -105,7 +133,10 @@ export interface Experiment {
   num_wires: number;
   /** How many times it is repeated. */
   shots: number;
-  /** `"interleaved"`, `"sequential"` or `"linear"`. */
+  /**
+   * `"interleaved"` or `"sequential"`; the seed version of sqooler also
+   * knew `"linear"`. Read as any string.
+   */
   wire_order: string;
   /** The seed of a simulator's random numbers, if any. */
   seed?: number | null;
@@ -177,9 +208,11 @@ export interface GateConfig {
 }
 
 /**
- * A backend's configuration as the lab uploads it (sqooler's
- * `BackendConfigSchemaIn`), stored as `backends/configs/<display>.json`.
- * Fields that sqooler added later (`sign`, `kid`, …) are kept as they are.
+ * A backend's configuration as it is stored (sqooler's
+ * `BackendConfigSchemaIn`), in `backends/configs/<display>.json`, as read
+ * from any version of sqooler. Fields that this library does not know are
+ * kept as they are. What this library writes is a
+ * {@linkcode BackendConfigInput}, which is stricter.
  */
 export interface BackendConfigIn {
   /** What the backend is. */
@@ -202,7 +235,10 @@ export interface BackendConfigIn {
   supported_instructions: string[];
   /** How many wires it has. */
   num_wires: number;
-  /** `"interleaved"`, `"sequential"` or `"linear"`. */
+  /**
+   * `"interleaved"` or `"sequential"`; configs of the seed version may hold
+   * `"linear"`, which is read but never written.
+   */
   wire_order: string;
   /** How many species of atoms. */
   num_species: number;
@@ -218,22 +254,47 @@ export interface BackendConfigIn {
    * accepts, kept as it was written.
    */
   last_queue_check: string | number | null;
-  /** Whether results are signed (sqooler ≥ 0.9). */
+  /**
+   * Whether the backend signs its config and results (sqooler ≥ 0.9); the
+   * schema fills in `false`.
+   */
   sign?: boolean;
-  /** The id of the signing key (sqooler ≥ 0.9). */
+  /**
+   * The id of the backend's key (sqooler ≥ 0.9), which names its public key
+   * `backends/public_keys/<kid>.json`; the schema fills in `null`.
+   */
   kid?: string | null;
 }
 
-/** A config as one may write it: the fields with defaults can be left out. */
+/**
+ * A config as this library writes it ({@linkcode uploadConfig},
+ * {@linkcode updateConfig}, `runWorker`): a {@linkcode BackendConfigIn} whose
+ * fields with defaults may be left out. The schema of the same name checks
+ * it, and is stricter than the type where sqooler 0.9 is: `wire_order` must
+ * be a {@linkcode WireOrder} (`"sequential"` or `"interleaved"`), and `kid` a
+ * valid record id. The type keeps `wire_order` a string, so that a config
+ * read from a store of any version type-checks; a value that sqooler 0.9
+ * cannot read is refused when it is written.
+ */
 export type BackendConfigInput =
   & Omit<
     BackendConfigIn,
-    "operational" | "pending_jobs" | "status_msg" | "last_queue_check"
+    | "operational"
+    | "pending_jobs"
+    | "status_msg"
+    | "last_queue_check"
+    | "sign"
+    | "kid"
   >
   & Partial<
     Pick<
       BackendConfigIn,
-      "operational" | "pending_jobs" | "status_msg" | "last_queue_check"
+      | "operational"
+      | "pending_jobs"
+      | "status_msg"
+      | "last_queue_check"
+      | "sign"
+      | "kid"
     >
   >;
 
@@ -278,7 +339,7 @@ export interface BackendConfigOut {
   supported_instructions: string[];
   /** The kind of atoms. */
   cold_atom_type: ColdAtomType;
-  /** The wire order. */
+  /** The wire order, as the stored config has it. */
   wire_order: string;
   /** How many species of atoms. */
   num_species: number;
@@ -474,14 +535,15 @@ const experiment = z.object({
 }).loose();
 
 /**
- * Schema of {@linkcode Experiment}.
+ * Schema of {@linkcode Experiment}. It reads any `wire_order` string, also
+ * the seed version's `"linear"`: a job is stored exactly as its user sent it.
  *
  * @example Refuse a negative number of shots
  * ```ts
  * import assert from "node:assert/strict";
  * import { Experiment } from "@sqooler/storage";
  *
- * const experiment = { instructions: [["rx", [0], [1.5]]], num_wires: 1, shots: 10, wire_order: "linear" };
+ * const experiment = { instructions: [["rx", [0], [1.5]]], num_wires: 1, shots: 10, wire_order: "sequential" };
  * assert(Experiment.parse(experiment).instructions[0][0] === "rx");
  * assert(!Experiment.safeParse({ ...experiment, shots: -1 }).success);
  * ```
@@ -496,7 +558,7 @@ export const Experiment: Schema<Experiment> = experiment;
  * import assert from "node:assert/strict";
  * import { Job } from "@sqooler/storage";
  *
- * const experiment = { instructions: [], num_wires: 1, shots: 1, wire_order: "linear" };
+ * const experiment = { instructions: [], num_wires: 1, shots: 1, wire_order: "sequential" };
  * assert(Job.safeParse({ experiment_0: experiment, experiment_1: experiment }).success);
  * assert(!Job.safeParse({ first: experiment }).success);
  * ```
@@ -551,8 +613,24 @@ const experimentData = z.object({
  */
 export const ExperimentData: Schema<ExperimentData> = experimentData;
 
+const result = z.object({
+  backend_name: z.string().nullable().default(null),
+  display_name: z.string(),
+  backend_version: z.string(),
+  job_id: z.string(),
+  qobj_id: z.string().nullable().default(null),
+  success: z.boolean().default(true),
+  status,
+  header: z.record(z.string(), z.unknown()).default({}),
+  results: z.array(experimentData).default([]),
+}).loose();
+
 /**
- * Schema of {@linkcode Result}; fills in the defaults.
+ * Schema of {@linkcode Result}; fills in the defaults. It reads results of
+ * either sqooler version, with any `backend_name`; what
+ * `updateInDatabase` and `uploadResult` store must have `backend_name`
+ * `null` or `<provider>_<display>_<kind>`, the spelling that the patterns of
+ * both versions accept, and the backend's `display_name`.
  *
  * @example Fill in what a sparse result leaves out
  * ```ts
@@ -564,17 +642,22 @@ export const ExperimentData: Schema<ExperimentData> = experimentData;
  * assert.deepEqual(result.results, []);
  * ```
  */
-export const Result: Schema<Result> = z.object({
-  backend_name: z.string().nullable().default(null),
-  display_name: z.string(),
-  backend_version: z.string(),
-  job_id: z.string(),
-  qobj_id: z.string().nullable().default(null),
-  success: z.boolean().default(true),
-  status,
-  header: z.record(z.string(), z.unknown()).default({}),
-  results: z.array(experimentData).default([]),
-}).loose();
+export const Result: Schema<Result> = result;
+
+/**
+ * A result as this library stores it: {@linkcode Result} with a
+ * `backend_name` that both sqooler versions read (the seed's pattern
+ * `^[a-z0-9]*_[a-z0-9]*_[a-z0-9]*$` and 0.9's
+ * `^$|^[a-z0-9]+_[a-z0-9]+_[a-z0-9]+$` share only this).
+ *
+ * @internal
+ */
+export const ResultToStore: Schema<Result> = result.extend({
+  backend_name: z.string().regex(/^[a-z0-9]+_[a-z0-9]+_[a-z0-9]+$/, {
+    error:
+      "expected null or <provider>_<display>_<simulator|hardware> in lowercase letters and digits",
+  }).nullable().default(null),
+});
 
 const gateConfig = z.object({ name: z.string() }).loose();
 
@@ -593,21 +676,7 @@ const gateConfig = z.object({ name: z.string() }).loose();
  */
 export const GateConfig: Schema<GateConfig> = gateConfig;
 
-/**
- * Schema of {@linkcode BackendConfigIn}; fills in the defaults.
- *
- * @example Fill in a config's defaults, refuse a bad display name
- * ```ts
- * import assert from "node:assert/strict";
- * import { BackendConfigIn } from "@sqooler/storage";
- * import { testBackendConfig } from "@sqooler/storage/testing";
- *
- * const config = BackendConfigIn.parse(testBackendConfig("spins"));
- * assert(config.operational === true && config.last_queue_check === null);
- * assert(!BackendConfigIn.safeParse({ ...config, display_name: "Spins_1" }).success);
- * ```
- */
-export const BackendConfigIn: Schema<BackendConfigIn> = z.object({
+const backendConfigIn = z.object({
   description: z.string(),
   version: z.string(),
   display_name: displayName,
@@ -624,7 +693,74 @@ export const BackendConfigIn: Schema<BackendConfigIn> = z.object({
   pending_jobs: count.nullable().default(null),
   status_msg: z.string().nullable().default(null),
   last_queue_check: anyTime.nullable().default(null),
+  sign: z.boolean().default(false),
+  kid: z.string().nullable().default(null),
 }).loose();
+
+/**
+ * Schema of {@linkcode BackendConfigIn}; fills in the defaults. It reads the
+ * configs of either sqooler version (any `wire_order`, any `kid`); what this
+ * library writes is checked by the stricter {@linkcode BackendConfigInput}.
+ *
+ * @example Fill in a config's defaults, refuse a bad display name
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BackendConfigIn } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const config = BackendConfigIn.parse(testBackendConfig("spins"));
+ * assert(config.operational === true && config.last_queue_check === null);
+ * assert(config.sign === false && config.kid === null);
+ * assert(!BackendConfigIn.safeParse({ ...config, display_name: "Spins_1" }).success);
+ * // A config of the seed version still reads.
+ * assert(BackendConfigIn.safeParse({ ...config, wire_order: "linear" }).success);
+ * ```
+ */
+export const BackendConfigIn: Schema<BackendConfigIn> = backendConfigIn;
+
+const wireOrder = z.enum(["sequential", "interleaved"], {
+  error: 'expected "sequential" or "interleaved" (sqooler 0.9 allows no other)',
+});
+
+/**
+ * Schema of {@linkcode WireOrder}: `"sequential"` or `"interleaved"`.
+ *
+ * @example Refuse the seed version's "linear" for writing
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WireOrder } from "@sqooler/storage";
+ *
+ * assert(WireOrder.parse("interleaved") === "interleaved");
+ * assert(!WireOrder.safeParse("linear").success);
+ * ```
+ */
+export const WireOrder: Schema<WireOrder> = wireOrder;
+
+/**
+ * Schema of {@linkcode BackendConfigInput}: a config as this library writes
+ * it, with its defaults filled in. Stricter than {@linkcode BackendConfigIn}
+ * where sqooler 0.9 is: `wire_order` is `"sequential"` or `"interleaved"`,
+ * and `kid`, which names the key's file, is a valid record id or `null`.
+ *
+ * @example Refuse a config that sqooler 0.9 could not read
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BackendConfigInput } from "@sqooler/storage";
+ * import { testBackendConfig } from "@sqooler/storage/testing";
+ *
+ * const config = testBackendConfig("spins");
+ * assert(BackendConfigInput.parse(config).wire_order === "sequential");
+ * assert(!BackendConfigInput.safeParse({ ...config, wire_order: "linear" }).success);
+ * assert(!BackendConfigInput.safeParse({ ...config, kid: "../keys" }).success);
+ * ```
+ */
+export const BackendConfigInput: Schema<BackendConfigIn> = backendConfigIn
+  .extend({
+    wire_order: wireOrder,
+    kid: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, {
+      error: "expected 1 to 128 ASCII letters, digits, '_' or '-'",
+    }).nullable().default(null),
+  });
 
 /**
  * Schema of {@linkcode BackendConfigOut}.

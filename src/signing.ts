@@ -19,11 +19,12 @@
  * `1.0`, `-0.0`, big integers and the order of keys are printed back exactly
  * as Python reads them; a JavaScript object cannot tell `1.0` from `1`.
  *
- * The examples of this module's functions are in `tests/signing_test.ts`: the
- * module is not exported from `mod.ts` yet.
+ * The storage side (public keys in `backends/public_keys`, signed configs
+ * and results, `verifyResult`) is in `keys.ts`, `backends.ts` and
+ * `results.ts`; `tests/signing_test.ts` checks all of this against records
+ * that sqooler signed and against a Python verifier.
  *
  * @module
- * @internal
  */
 
 import { z } from "zod";
@@ -363,6 +364,15 @@ async function importPrivateKey(jwk: JwkPrivate): Promise<CryptoKey> {
  *   names the public key's file).
  * @returns The private and the public key.
  * @throws {InvalidNameError} When the kid is not a valid record id.
+ *
+ * @example Make a backend's key pair
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createKeyPair } from "@sqooler/storage";
+ *
+ * const { privateJwk, publicJwk } = await createKeyPair("labkey");
+ * assert(publicJwk.kid === "labkey" && publicJwk.d === null && publicJwk.x === privateJwk.x);
+ * ```
  */
 export async function createKeyPair(kid: string): Promise<KeyPair> {
   assertRecordId(kid);
@@ -409,6 +419,15 @@ function publicLayout(x: string, kid: string): JwkPublic {
  * @returns The public key, with the private key's `kid`.
  * @throws {InvalidRecordError} When the key is not an Ed25519 private JWK, or
  *   its `x` does not belong to its `d`.
+ *
+ * @example The public key to publish for a worker's key
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createKeyPair, publicFromPrivate } from "@sqooler/storage";
+ *
+ * const { privateJwk, publicJwk } = await createKeyPair("labkey");
+ * assert.deepEqual(await publicFromPrivate(privateJwk), publicJwk);
+ * ```
  */
 export async function publicFromPrivate(
   privateJwk: JwkPrivate,
@@ -437,6 +456,17 @@ export async function publicFromPrivate(
  * @throws {InvalidRecordError} When the payload is not an object that has a
  *   JSON text, or the key is not an Ed25519 private JWK (or its `x` does not
  *   belong to its `d`).
+ *
+ * @example Sign a record and check it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createKeyPair, signPayload, verifySignature } from "@sqooler/storage";
+ *
+ * const { privateJwk, publicJwk } = await createKeyPair("labkey");
+ * const jws = await signPayload({ job_id: "abc", angle: 0.5 }, privateJwk);
+ * assert(jws.header.kid === "labkey");
+ * assert(await verifySignature(jws, publicJwk));
+ * ```
  */
 export async function signPayload(
   payload: object,
@@ -504,6 +534,18 @@ export async function signPayload(
  *   or without `header`, `payload`, `signature`, e.g. an unsigned result, or
  *   with a header that is not sqooler's), when the key is not an Ed25519
  *   public JWK, or when a private key is given instead of a public one.
+ *
+ * @example Verify a stored record from its text, where 1.0 stays 1.0
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createKeyPair, signPayload, verifySignature } from "@sqooler/storage";
+ *
+ * const { privateJwk, publicJwk } = await createKeyPair("labkey");
+ * const jws = await signPayload({ shots: 2 }, privateJwk);
+ * const text = JSON.stringify(jws);
+ * assert(await verifySignature(text, publicJwk));
+ * assert(!await verifySignature(text.replace('"shots":2', '"shots":3'), publicJwk));
+ * ```
  */
 export async function verifySignature(
   jws: JwsDict | string,
@@ -584,6 +626,15 @@ export async function verifySignature(
  * @returns The private key.
  * @throws {InvalidRecordError} When the text is empty, not base64url, not
  *   UTF-8 JSON, or not an Ed25519 private JWK.
+ *
+ * @example Read a key written by sqooler's `JWK.to_config_str()`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createKeyPair, decodePrivateJwkEnv, encodePrivateJwkEnv } from "@sqooler/storage";
+ *
+ * const { privateJwk } = await createKeyPair("labkey");
+ * assert.deepEqual(decodePrivateJwkEnv(encodePrivateJwkEnv(privateJwk)), privateJwk);
+ * ```
  */
 export function decodePrivateJwkEnv(text: string): JwkPrivate {
   if (typeof text !== "string" || text.trim() === "") {
@@ -626,6 +677,15 @@ export function decodePrivateJwkEnv(text: string): JwkPrivate {
  * @param privateJwk The private key.
  * @returns The text for `PRIVATE_JWK_STR`.
  * @throws {InvalidRecordError} When the key is not an Ed25519 private JWK.
+ *
+ * @example The value to export for a worker
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createKeyPair, encodePrivateJwkEnv } from "@sqooler/storage";
+ *
+ * const { privateJwk } = await createKeyPair("labkey");
+ * assert.match(encodePrivateJwkEnv(privateJwk), /^[A-Za-z0-9_-]+={0,2}$/);
+ * ```
  */
 export function encodePrivateJwkEnv(privateJwk: JwkPrivate): string {
   checkPrivateJwk(privateJwk);

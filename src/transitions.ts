@@ -11,6 +11,7 @@
  */
 
 import type { Lease, Result, StatusMsg } from "./schemas.ts";
+import type { JwsDict } from "./signing.ts";
 
 /** A clock: milliseconds since the epoch. */
 export type Clock = () => number;
@@ -72,6 +73,13 @@ export interface Outcome {
   status: StatusMsg;
   /** The result, with DONE (checked against the job and backend). */
   result?: Result;
+  /**
+   * What to store in place of `result`, when given: the result signed, as a
+   * JWS dict whose payload is `result` (for a backend whose config says
+   * `sign: true`). The checks look at `result`; the storage gets
+   * `record ?? result`, and neither when the outcome ends ERROR.
+   */
+  record?: JwsDict;
 }
 
 /** Options of the transitions that may end a job for good. */

@@ -36,7 +36,7 @@ function spinConfig(
     simulator: false,
     supported_instructions: ["rx", "rz", "measure"],
     num_wires: 5,
-    wire_order: "linear",
+    wire_order: "sequential",
     num_species: 1,
     ...extra,
   };
@@ -55,6 +55,8 @@ function polled(
     operational: true,
     pending_jobs: null,
     status_msg: null,
+    sign: false,
+    kid: null,
     last_queue_check: agoMs === null
       ? null
       : new Date(T0 - agoMs).toISOString(),
@@ -84,12 +86,13 @@ Deno.test("uploadConfig() replaces an existing config", async () => {
 
 Deno.test("uploadConfig() keeps fields it does not know", async () => {
   const adapter = new MemoryAdapter();
-  const config = { ...spinConfig(), sign: true, kid: "spinkey", url: "x" };
+  const config = { ...spinConfig(), kid: "spinkey", url: "x", extra: [1.5] };
   await uploadConfig(adapter, config);
   const stored = await adapter.get(CONFIGS, "spins");
-  assert.equal(stored.sign, true);
+  assert.equal(stored.sign, false);
   assert.equal(stored.kid, "spinkey");
   assert.equal(stored.url, "x");
+  assert.deepEqual(stored.extra, [1.5]);
 });
 
 Deno.test("uploadConfig() refuses an invalid config and writes nothing", async () => {
@@ -187,7 +190,7 @@ Deno.test("backendDictToQiskit() maps a config to qiskit's form", () => {
     gates: config.gates,
     supported_instructions: ["rx", "rz", "measure"],
     cold_atom_type: "spin",
-    wire_order: "linear",
+    wire_order: "sequential",
     num_species: 1,
     url: null,
   });

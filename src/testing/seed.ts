@@ -17,11 +17,8 @@ import { MemoryAdapter } from "../memory_adapter.ts";
 import { transitionsOf } from "../protocol.ts";
 import { describeValue } from "../names.ts";
 import type { Clock } from "../records.ts";
-import type {
-  BackendConfigIn,
-  BackendConfigInput,
-  ExperimentData,
-} from "../schemas.ts";
+import type { BackendConfigInput, ExperimentData } from "../schemas.ts";
+import type { JwkPrivate } from "../signing.ts";
 
 /** Where a seeded job is. */
 export type SeedState = "queued" | "running" | "done" | "error";
@@ -68,6 +65,11 @@ export interface TestAdapterOptions {
   /** Jobs to submit, in this order (which is their queue order). */
   jobs?: SeedJob[];
   /**
+   * The private key of the backends whose config says `sign: true`: their
+   * configs and the results of their `done` jobs are stored signed with it.
+   */
+  privateJwk?: JwkPrivate;
+  /**
    * The clock for submission times and leases, in milliseconds since the epoch.
    *
    * @default {Date.now}
@@ -101,7 +103,7 @@ const STATES: readonly SeedState[] = ["queued", "running", "done", "error"];
  * import { getResult, getStatus } from "@sqooler/storage";
  * import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
  *
- * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 2, wire_order: "linear" } };
+ * const job = { experiment_0: { instructions: [], num_wires: 1, shots: 2, wire_order: "sequential" } };
  * const { adapter, jobIds } = await createTestAdapter({
  *   name: "lab",
  *   backends: [testBackendConfig("spins")],
@@ -123,7 +125,9 @@ export async function createTestAdapter(
   const adapter = new MemoryAdapter({ name: options.name });
   const versions = new Map<string, string>();
   for (const config of options.backends ?? []) {
-    const stored = await uploadConfig(adapter, config);
+    const stored = await uploadConfig(adapter, config, {
+      privateJwk: options.privateJwk,
+    });
     versions.set(stored.display_name, stored.version);
   }
   const jobIds: string[] = [];
@@ -157,6 +161,7 @@ export async function createTestAdapter(
         jobId,
         displayName,
         token: claim?.token,
+        privateJwk: options.privateJwk,
         status: {
           job_id: jobId,
           status: "DONE",
@@ -203,9 +208,11 @@ function emptyResults(job: object): ExperimentData[] {
 }
 
 /**
- * A valid backend config for tests: a simulator with 3 wires, 10 experiments
- * and 1,000 shots at most, and the instructions `rx`, `rz`, `load`, `measure`
- * and `barrier`; change what a test needs with `overrides`.
+ * A valid backend config for tests: a simulator with 3 wires
+ * (`wire_order: "sequential"`, which every sqooler version reads), 10
+ * experiments and 1,000 shots at most, and the instructions `rx`, `rz`,
+ * `load`, `measure` and `barrier`; change what a test needs with
+ * `overrides`.
  *
  * @param displayName The backend's display name.
  * @param overrides Fields to set.
@@ -222,7 +229,7 @@ function emptyResults(job: object): ExperimentData[] {
  */
 export function testBackendConfig(
   displayName: string,
-  overrides: Partial<BackendConfigIn> = {},
+  overrides: Partial<BackendConfigInput> = {},
 ): BackendConfigInput {
   return {
     description: `Test backend ${displayName}`,

@@ -18,6 +18,7 @@ import {
 } from "../errors.ts";
 import { getJobContent, getNextJobInQueue, updateInDatabase } from "../jobs.ts";
 import { RUNNING, statusPath } from "../layout.ts";
+import { publicFromPrivate } from "../signing.ts";
 import { transitionsOf } from "../protocol.ts";
 import { recoverStaleJobs, releaseJob } from "../queue.ts";
 import { readIfReadable } from "../records.ts";
@@ -60,6 +61,7 @@ import { resultsProblem, validateJob } from "./validate.ts";
  * @returns What the worker did, when it has stopped.
  * @throws {InvalidRecordError} When an option or a config is invalid, or a config does not match its display name.
  * @throws {InvalidNameError} When a backend's display name is not acceptable.
+ * @throws {SigningError} When a backend's config says `sign: true` and `privateJwk` is not given, or names another key.
  *
  * @example Drain a queue in memory
  * ```ts
@@ -110,7 +112,12 @@ export async function runWorker(
   adapter: StorageAdapter,
   options: WorkerOptions,
 ): Promise<WorkerSummary> {
-  return await new Worker(adapter, checkOptions(options)).run();
+  const settings = checkOptions(options);
+  // The key's x against its d, before anything is touched.
+  if (settings.privateJwk !== undefined) {
+    await publicFromPrivate(settings.privateJwk);
+  }
+  return await new Worker(adapter, settings).run();
 }
 
 /**
@@ -250,7 +257,11 @@ class Worker {
     const { displayName } = entry;
     const ready = this.#ready.has(displayName);
     try {
-      if (!ready) await uploadConfig(this.#adapter, entry.config);
+      if (!ready) {
+        await uploadConfig(this.#adapter, entry.config, {
+          privateJwk: this.#s.privateJwk,
+        });
+      }
       this.#ready.add(displayName);
       await this.#checkConfig(entry);
       const report = await recoverStaleJobs(this.#adapter, {
@@ -317,6 +328,7 @@ class Worker {
         leaseMs: this.#s.leaseMs,
         now: this.#s.now,
         skip: this.#skipped(),
+        privateJwk: this.#s.privateJwk,
       });
       if (next.job_id === "None" || next.token === undefined) return;
       held = {
@@ -585,6 +597,8 @@ class Worker {
       ...held.ref,
       status,
       result,
+      // Only a backend that signs signs its results.
+      privateJwk: held.entry.config.sign ? this.#s.privateJwk : undefined,
       maxAttempts: this.#s.maxAttempts,
       now: this.#s.now,
     });

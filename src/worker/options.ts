@@ -7,12 +7,13 @@
  */
 
 import { records } from "../adapter.ts";
-import { InvalidRecordError } from "../errors.ts";
+import { InvalidRecordError, SigningError } from "../errors.ts";
 import { DEFAULT_LEASE_MS } from "../jobs.ts";
 import { assertDisplayName, describeValue } from "../names.ts";
 import { attemptsOption } from "../queue.ts";
 import { clockOf, numberOption, parseInput } from "../records.ts";
-import { BackendConfigIn } from "../schemas.ts";
+import { type BackendConfigIn, BackendConfigInput } from "../schemas.ts";
+import { JwkPrivate } from "../signing.ts";
 import type { Clock } from "../transitions.ts";
 import type { Backend, WorkerEvent, WorkerOptions } from "./types.ts";
 
@@ -35,6 +36,8 @@ export interface Settings {
   maxAttempts: number;
   maxBackoffMs: number;
   unreadableGraceMs: number;
+  /** The private key, checked in shape (its `x` against its `d` by `runWorker`). */
+  privateJwk: JwkPrivate | undefined;
   /** Calls the listener; never throws, never leaves a rejected promise. */
   emit: (event: WorkerEvent) => void;
   now: Clock;
@@ -47,9 +50,11 @@ const NEVER = new AbortController().signal;
  *
  * @throws {InvalidRecordError} When an option or a backend's config is not acceptable.
  * @throws {InvalidNameError} When a backend's display name is not acceptable.
+ * @throws {SigningError} When a backend's config says `sign: true` and no private key is given, or names another key.
  */
 export function checkOptions(options: WorkerOptions): Settings {
   const entries = checkBackends(options?.backends);
+  const privateJwk = checkPrivateJwk(options.privateJwk, entries);
   const signal = options.signal ?? NEVER;
   if (!(signal instanceof AbortSignal)) {
     throw new InvalidRecordError(
@@ -85,6 +90,7 @@ export function checkOptions(options: WorkerOptions): Settings {
       "grace for unreadable job files",
       60_000,
     ),
+    privateJwk,
     emit: (event) => {
       try {
         const returned = (listener as WorkerOptions["onEvent"])?.(event);
@@ -124,7 +130,7 @@ function checkBackends(backends: unknown): Entry[] {
     const config = parseInput(
       backend.config,
       `config of backend ${displayName}`,
-      BackendConfigIn,
+      BackendConfigInput,
     );
     if (config.display_name !== displayName) {
       throw new InvalidRecordError(
@@ -135,4 +141,44 @@ function checkBackends(backends: unknown): Entry[] {
     }
     return { displayName, config, execute: backend.execute };
   });
+}
+
+/**
+ * Checks the private key's shape, and that every backend that signs has it
+ * and names no other key.
+ */
+function checkPrivateJwk(
+  value: unknown,
+  entries: Entry[],
+): JwkPrivate | undefined {
+  if (value === undefined) {
+    const signing = entries.filter((entry) => entry.config.sign);
+    if (signing.length > 0) {
+      throw new SigningError(
+        `Cannot run backend${signing.length === 1 ? "" : "s"} ${
+          signing.map((entry) => entry.displayName).join(", ")
+        }: ${
+          signing.length === 1 ? "its config says" : "their configs say"
+        } sign: true, so configs and results must be signed, and the worker has no privateJwk (set SQOOLER_PRIVATE_JWK)`,
+      );
+    }
+    return undefined;
+  }
+  // No cause: zod's issues could quote the secret.
+  if (!JwkPrivate.safeParse(value).success) {
+    throw new InvalidRecordError(
+      "Invalid privateJwk: expected an Ed25519 private JWK { kty, crv, x, d, kid }",
+    );
+  }
+  const key = value as JwkPrivate;
+  for (const { displayName, config } of entries) {
+    if (config.sign && config.kid !== null && config.kid !== key.kid) {
+      throw new SigningError(
+        `Cannot run backend ${displayName}: its config names the key ${
+          describeValue(config.kid)
+        }, but the worker's private key is ${describeValue(key.kid)}`,
+      );
+    }
+  }
+  return key;
 }

@@ -8,6 +8,7 @@
 import type { RecoveryReport } from "../transitions.ts";
 import type { Clock } from "../records.ts";
 import type { BackendConfigInput, ExperimentData, Job } from "../schemas.ts";
+import type { JwkPrivate } from "../signing.ts";
 
 /** What {@linkcode Backend.execute} gets besides the job. */
 export interface ExecuteContext {
@@ -27,7 +28,12 @@ export interface ExecuteContext {
 
 /** A backend as the worker runs it: its config, and how to run a job on it. */
 export interface Backend {
-  /** The config, uploaded when the worker starts; its limits check every job. */
+  /**
+   * The config, uploaded when the worker starts; its limits check every job.
+   * It is checked against the schema {@linkcode BackendConfigInput}: a config
+   * read from a store of the seed version needs a `wire_order` that sqooler
+   * 0.9 reads.
+   */
   config: BackendConfigInput;
   /**
    * Runs a job that passed the checks against {@linkcode Backend.config}.
@@ -153,6 +159,14 @@ export type WorkerEvent =
 export interface WorkerOptions {
   /** The backends to run, by display name. */
   backends: Backends;
+  /**
+   * The private key of the backends whose config says `sign: true` (for a
+   * command line, {@linkcode privateJwkFromEnv} reads it from
+   * `SQOOLER_PRIVATE_JWK`): their configs and results are stored signed with
+   * it, and their signed configs stamped. Without it such a backend is
+   * refused when the worker starts. A config's `kid` becomes the key's.
+   */
+  privateJwk?: JwkPrivate;
   /** Stops the worker: it finishes or releases the job in hand, then resolves. */
   signal?: AbortSignal;
   /**

@@ -25,7 +25,7 @@ export function configOf(
     simulator: true,
     supported_instructions: ["load", "measure"],
     num_wires: 1,
-    wire_order: "linear",
+    wire_order: "sequential",
     num_species: 1,
     operational: true,
     pending_jobs: null,
