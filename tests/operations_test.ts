@@ -303,6 +303,8 @@ onBoth(
         now: () => Date.now() + 1_000,
       });
       purged.push(...removed.map((job) => job.jobId));
+      // Let the worker have its turn (on a MemoryAdapter nothing else waits).
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     const summary = await worker;
     assert.equal(summary.done, 30);
