@@ -244,6 +244,20 @@ export interface StorageAdapter {
   writtenAt?(storagePath: string, id: string): Promise<number | undefined>;
 
   /**
+   * Capability: checks that a record can go from each folder of a pair to
+   * the other with one atomic step, so that a layout where it cannot (for
+   * {@linkcode LocalAdapter}, two folders on different filesystems) is
+   * refused before any work is done, not after. Folders that do not exist yet
+   * are made. The job protocol calls it before every claim; an adapter
+   * remembers what it checked.
+   *
+   * @param pairs Pairs of storage paths, `[from, to]`.
+   * @returns A promise that resolves when every pair can move atomically.
+   * @throws {StorageError} With code `EXDEV`, naming both folders of a pair that cannot.
+   */
+  checkMoves?(pairs: [from: string, to: string][]): Promise<void>;
+
+  /**
    * Capability: waits until a job may have been queued for one of the
    * backends (a change feed, such as PostgreSQL's `LISTEN/NOTIFY`), until
    * `timeoutMs` has passed, or until `signal` aborts, whichever comes first.

@@ -52,7 +52,13 @@ import {
   type JobOnBackend,
   signedResultRecord,
 } from "./results.ts";
-import { JobMeta, type NextJob, Result, StatusMsg } from "./schemas.ts";
+import {
+  JobMeta,
+  type JobStatus,
+  type NextJob,
+  Result,
+  StatusMsg,
+} from "./schemas.ts";
 import type { JwkPrivate, JwsDict } from "./signing.ts";
 
 /** Which job, on which backend, asked for by whom. */
@@ -602,6 +608,7 @@ export async function getNextJobInQueue(
   options: NextJobOptions = {},
 ): Promise<NextJob> {
   const display = assertDisplayName(displayName);
+  options ??= {};
   const clock = clockOf(options);
   const leaseMs = numberOption(options?.leaseMs, {
     what: "lease length",
@@ -623,7 +630,18 @@ export async function getNextJobInQueue(
     // stop the queue: the stamp is only a sign of life.
     if (!(error instanceof CorruptRecordError)) throw error;
   }
-  const skip = options.skip === undefined ? undefined : new Set(options.skip);
+  const given: unknown = options.skip;
+  if (
+    given !== undefined &&
+    typeof (given as Iterable<string>)[Symbol.iterator] !== "function"
+  ) {
+    throw new InvalidRecordError(
+      `Invalid skip ${describeValue(given)}: expected a list of job ids`,
+    );
+  }
+  const skip = given === undefined
+    ? undefined
+    : new Set(given as Iterable<string>);
   const claim = await transitionsOf(adapter).claim(display, {
     leaseMs,
     now: clock,
@@ -665,6 +683,14 @@ export interface JobOutcome {
    */
   maxAttempts?: number;
   /**
+   * How long others wait, in milliseconds, before they finish recording an
+   * outcome that this call decided and then could not record (its process
+   * stopped): the worker's lease length.
+   *
+   * @default {600000}
+   */
+  leaseMs?: number;
+  /**
    * The clock, in milliseconds since the epoch.
    *
    * @default {Date.now}
@@ -695,8 +721,10 @@ export interface JobOutcome {
  *
  * @param adapter The storage.
  * @param outcome The status, the result, the job, the backend and the token.
- * @returns Nothing.
- * @throws {InvalidRecordError} When the status or the result does not match its schema, names another job or backend, or DONE comes without a result.
+ * @returns The job's status as recorded: DONE, or ERROR (also for a DONE
+ * whose result did not fit the job, or for a job that was cancelled while it
+ * ran); for a report of progress, that status.
+ * @throws {InvalidRecordError} When the status or the result does not match its schema, cannot be written as JSON (a cycle, a `toJSON` that throws), names another job or backend, or DONE comes without a result.
  * @throws {SigningError} When the backend's config says `sign: true` and no private key is given, or the config names another key; nothing was written.
  * @throws {InvalidNameError} When the display name or the id is not acceptable.
  * @throws {LeaseLostError} When the token is no longer the job's current one; nothing was written.
@@ -756,7 +784,7 @@ export interface JobOutcome {
 export async function updateInDatabase(
   adapter: StorageAdapter,
   outcome: JobOutcome,
-): Promise<void> {
+): Promise<JobStatus> {
   const displayName = assertDisplayName(outcome?.displayName);
   const jobId = assertJobId(outcome.jobId);
   const token = outcome.token === undefined
@@ -769,6 +797,11 @@ export async function updateInDatabase(
     min: 1,
     integer: true,
   });
+  const leaseMs = numberOption(outcome.leaseMs, {
+    what: "lease length",
+    fallback: DEFAULT_LEASE_MS,
+    min: 1,
+  });
   const now = clockOf(outcome);
   if (status.job_id !== jobId) {
     throw new InvalidRecordError(
@@ -779,7 +812,10 @@ export async function updateInDatabase(
   }
   const ref = { displayName, jobId, token };
   const transitions = transitionsOf(adapter);
-  if (!isFinal(status)) return await transitions.report(ref, status);
+  if (!isFinal(status)) {
+    await transitions.report(ref, status);
+    return status.status;
+  }
   let result: Result | undefined;
   let record: JwsDict | undefined;
   if (status.status === "DONE") {
@@ -797,11 +833,12 @@ export async function updateInDatabase(
       outcome.privateJwk,
     );
   }
-  await transitions.complete(ref, { status, result, record }, {
-    maxAttempts,
-    leaseMs: DEFAULT_LEASE_MS,
-    now,
-  });
+  const recorded = await transitions.complete(
+    ref,
+    { status, result, record },
+    { maxAttempts, leaseMs, now },
+  );
+  return recorded === "done" ? "DONE" : "ERROR";
 }
 
 /**

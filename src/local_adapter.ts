@@ -195,6 +195,8 @@ export class LocalAdapter implements StorageAdapter {
   #root: string;
   /** Per records folder: the `.tmp` folder of its filesystem, once decided. */
   #places = new RecentMap<string, string>(MAX_FOLDERS);
+  /** Pairs of folders between which a move was found to be atomic. */
+  #atomicMoves = new RecentMap<string, true>(MAX_FOLDERS);
   /** Per records folder: the time given to this adapter's last write there. */
   #stamps = new RecentMap<string, number>(MAX_FOLDERS);
   /** Per records folder: the open folder, for its lock. */
@@ -290,6 +292,41 @@ export class LocalAdapter implements StorageAdapter {
       records.check(this, storagePath, id);
       const record = records.name(storagePath, id);
       return readRecord(this.#file(storagePath, id), record, "read", options);
+    });
+  }
+
+  /**
+   * Checks that a record can be renamed from each folder of a pair to the
+   * other: both folders exist and are on one filesystem.
+   *
+   * @param pairs Pairs of storage paths, `[from, to]`.
+   * @returns Nothing.
+   * @throws {StorageError} With code `EXDEV` when two folders are on different filesystems.
+   */
+  checkMoves(pairs: [from: string, to: string][]): Promise<void> {
+    return settle(() => {
+      for (const [from, to] of pairs) {
+        records.check(this, from);
+        records.check(this, to);
+        const key = `${from}\0${to}`;
+        if (this.#atomicMoves.get(key)) continue;
+        const what = `Cannot move records from ${from} to ${to}`;
+        const devices = [from, to].map((path) => {
+          makeFolder(this.#root + path, what);
+          try {
+            return Deno.statSync(this.#root + path).dev;
+          } catch (error) {
+            throw storageError(error, what);
+          }
+        });
+        if (devices[0] !== devices[1]) {
+          throw new StorageError(
+            `${what}: ${from} and ${to} are on different filesystems, so a move between them cannot be atomic; keep both folders on one filesystem`,
+            { code: "EXDEV" },
+          );
+        }
+        this.#atomicMoves.set(key, true);
+      }
     });
   }
 

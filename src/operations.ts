@@ -34,7 +34,7 @@ import {
   numberOption,
   readIfReadable,
 } from "./records.ts";
-import { JobMeta, parseStoredTime } from "./schemas.ts";
+import { JobMeta, parseStoredTime, StatusMsg } from "./schemas.ts";
 
 /** Where a job is, as {@linkcode listJobs} and {@linkcode purgeJobs} name it. */
 export type JobState = "queued" | "running" | "finished" | "failed";
@@ -379,7 +379,15 @@ export async function purgeJobs(
     what: "age",
     fallback: 0,
   });
-  const states = (options.states ?? ["finished", "failed"]).map((state) => {
+  const given: unknown = options.states ?? ["finished", "failed"];
+  if (!Array.isArray(given)) {
+    throw new InvalidRecordError(
+      `Invalid states ${
+        describeValue(given)
+      } to purge: expected a list of "finished" and "failed"`,
+    );
+  }
+  const states = given.map((state) => {
     if (state !== "finished" && state !== "failed") {
       throw new InvalidRecordError(
         `Invalid state ${
@@ -400,6 +408,16 @@ export async function purgeJobs(
         { path: metaPath(displayName), id: jobId },
         JobMeta,
       );
+      // Only a job whose final status is recorded has ended: a job being
+      // cancelled or finished right now is left for a later purge.
+      const status = await readIfReadable(
+        adapter,
+        { path: statusPath(displayName), id: jobId },
+        StatusMsg,
+      );
+      if (status?.status !== (state === "finished" ? "DONE" : "ERROR")) {
+        continue;
+      }
       const ended = await adapter.writtenAt?.(statusPath(displayName), jobId) ??
         (meta?.submitted_at != null
           ? parseStoredTime(meta.submitted_at)

@@ -212,6 +212,14 @@ export class DocumentTransitions implements JobTransitions {
       return true;
     };
     const rollback = (id: string) => this.#dropLease(displayName, id, token);
+    // A job must be able to leave jobs/running for every place it may go
+    // with one atomic move: refused before any job is taken, not after.
+    await this.#adapter.checkMoves?.([
+      [queue, RUNNING],
+      [RUNNING, finishedPath(displayName)],
+      [RUNNING, DELETED],
+      [RUNNING, queue],
+    ]);
     let jobId: string | undefined;
     if (terms.jobId === undefined) {
       jobId = await this.#adapter.moveOldest(queue, RUNNING, {
@@ -234,6 +242,30 @@ export class DocumentTransitions implements JobTransitions {
       throw new TypeError(
         `Cannot claim job ${jobId} of ${displayName}: the adapter's moveOldest moved it without calling options.prepare, so it has no lease; an adapter (or a wrapper) must pass the options on`,
       );
+    }
+    // A claimer that stalled between its lease and its move for longer than
+    // the lease may find its lease removed by a recovery (the job was still
+    // queued then): the job is in hand now, so its lease is made again.
+    const held = await this.#readLease(displayName, jobId);
+    if (held?.token !== token) {
+      if (held !== undefined) {
+        // Another's lease on a job that this claimer moved: it cannot be, but
+        // if it is, the job is not this claimer's to run.
+        return undefined;
+      }
+      const now = terms.now();
+      lease = {
+        ...lease,
+        claimed_at: iso(now),
+        renewed_at: iso(now),
+        expires_at: iso(now + terms.leaseMs),
+      };
+      try {
+        await this.#adapter.upload(leases, jobId, lease);
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+        return undefined;
+      }
     }
     return { jobId, token, lease };
   }
@@ -271,11 +303,12 @@ export class DocumentTransitions implements JobTransitions {
     ref: LeaseRef,
     outcome: Outcome,
     terms: AttemptTerms,
-  ): Promise<void> {
+  ): Promise<"done" | "error"> {
     const { displayName, jobId } = ref;
     const lease = await this.lease(displayName, jobId);
     if (lease === undefined && ref.token === undefined) {
-      return await this.#completeUnleased(ref, outcome);
+      await this.#completeUnleased(ref, outcome);
+      return outcome.status.status === "DONE" ? "done" : "error";
     }
     let { status, result, record } = outcome;
     if (result !== undefined) {
@@ -324,6 +357,7 @@ export class DocumentTransitions implements JobTransitions {
       }
     }
     await this.#cleanUp(displayName, decided, status);
+    return decided.state === "done" ? "done" : "error";
   }
 
   async cancel(
@@ -480,6 +514,7 @@ export class DocumentTransitions implements JobTransitions {
       unleased: [],
       alive: [],
       attempts: {},
+      errors: {},
     };
     // Running first, leases second: a job that a claimer moved into
     // jobs/running had its lease before, so no lease is missed.
@@ -487,7 +522,20 @@ export class DocumentTransitions implements JobTransitions {
     const leaseIds = await this.#adapter.list(leasesPath(displayName));
     const leased = new Set(leaseIds);
     for (const jobId of leaseIds) {
-      await this.#recoverLeased(displayName, jobId, terms, report);
+      // One job that cannot be recovered does not keep the others waiting.
+      try {
+        const removed = await this.#recoverLeased(
+          displayName,
+          jobId,
+          terms,
+          report,
+        );
+        if (removed) leased.delete(jobId);
+      } catch (error) {
+        report.errors[jobId] = error instanceof Error
+          ? error.message
+          : String(error);
+      }
     }
     for (const jobId of running) {
       if (leased.has(jobId) || !await this.#isBackends(displayName, jobId)) {
@@ -517,6 +565,19 @@ export class DocumentTransitions implements JobTransitions {
     return report;
   }
 
+  /** A job's lease; one that cannot be read counts as none. */
+  async #readLease(
+    displayName: string,
+    jobId: string,
+  ): Promise<Lease | undefined> {
+    try {
+      return await this.lease(displayName, jobId);
+    } catch (error) {
+      if (error instanceof CorruptRecordError) return undefined;
+      throw error;
+    }
+  }
+
   async lease(displayName: string, jobId: string): Promise<Lease | undefined> {
     return await readRecord(
       this.#adapter,
@@ -531,39 +592,43 @@ export class DocumentTransitions implements JobTransitions {
     jobId: string,
     terms: RecoverTerms,
     report: RecoveryReport,
-  ): Promise<void> {
+  ): Promise<boolean> {
     let lease: Lease | undefined;
     try {
       lease = await this.lease(displayName, jobId);
     } catch (error) {
-      // Leases are written atomically by this library; one that cannot be
-      // read was not, and is left for an operator.
-      if (error instanceof CorruptRecordError) return;
-      throw error;
+      if (!(error instanceof CorruptRecordError)) throw error;
+      return await this.#unreadableLease(
+        displayName,
+        jobId,
+        error,
+        terms,
+        report,
+      );
     }
-    if (lease === undefined) return;
-    const now = terms.now();
-    const stale = lease.state === "running" && terms.olderThanMs !== undefined
-      ? now - parseStoredTime(lease.renewed_at) > terms.olderThanMs
-      : now > parseStoredTime(lease.expires_at);
+    if (lease === undefined) return false;
+    // A lease is stale once its time has run out (and, with olderThanMs,
+    // for that much longer): a lease that its holder keeps renewing never is.
+    const stale = terms.now() >
+      parseStoredTime(lease.expires_at) + (terms.olderThanMs ?? 0);
     if (!stale) {
       report.alive.push(jobId);
-      return;
+      return false;
     }
     const ref = { displayName, jobId, token: lease.token };
     if (lease.state !== "running") {
       // A decided transition whose process stopped during its clean-up.
       const taken = await this.#takeOver(ref, lease, terms);
-      if (taken === undefined) return;
+      if (taken === undefined) return false;
       const became = await this.#cleanUp(displayName, taken);
       this.#note(report, jobId, became, taken, taken.attempts !== null);
-      return;
+      return false;
     }
     if (!await this.#holds(RUNNING, jobId)) {
       // Its claimer died between the lease and the move, or lost the move
       // and died before it dropped the lease: the job never ran under it.
       await this.#dropLease(displayName, jobId, lease.token, lease);
-      return;
+      return true;
     }
     const next = this.#afterFailure(
       jobId,
@@ -587,11 +652,43 @@ export class DocumentTransitions implements JobTransitions {
       });
     } catch (error) {
       // Extended, finished or recovered by someone else meanwhile.
-      if (error instanceof LeaseLostError) return;
+      if (error instanceof LeaseLostError) return false;
       throw error;
     }
     const became = await this.#cleanUp(displayName, decided);
     this.#note(report, jobId, became, decided, true);
+    return false;
+  }
+
+  /**
+   * A lease that cannot be read (a power cut left it empty): reported, and,
+   * once its file is older than a lease, removed, so that its job is taken
+   * (queued) or reported as running without a lease (running).
+   *
+   * @returns Whether the lease was removed.
+   */
+  async #unreadableLease(
+    displayName: string,
+    jobId: string,
+    error: CorruptRecordError,
+    terms: RecoverTerms,
+    report: RecoveryReport,
+  ): Promise<boolean> {
+    const written = await this.#adapter.writtenAt?.(
+      leasesPath(displayName),
+      jobId,
+    );
+    if (written === undefined || terms.now() - written <= terms.leaseMs) {
+      report.errors[jobId] =
+        `${error.message}; it is removed once it is older than a lease`;
+      return false;
+    }
+    await deleteIfExists(this.#adapter, {
+      path: leasesPath(displayName),
+      id: jobId,
+    });
+    report.errors[jobId] = `${error.message}; it was removed`;
+    return true;
   }
 
   #note(

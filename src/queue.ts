@@ -40,9 +40,12 @@ export interface RecoverOptions {
   /** The backend's display name. */
   displayName: string;
   /**
-   * A running job is stale when its lease was taken or extended more than
-   * this many milliseconds ago. Without it, a job is stale once its lease's
-   * `expires_at` has passed.
+   * A running job is stale once its lease's `expires_at` is more than this
+   * many milliseconds in the past: a margin for clocks that disagree between
+   * processes. A lease that its holder keeps renewing is never stale,
+   * whatever this says.
+   *
+   * @default {0}
    */
   olderThanMs?: number;
   /**
@@ -96,9 +99,9 @@ export interface RecoverOptions {
  * const jobId = await uploadJob(adapter, { job, displayName: "spins", username: "alice" });
  * let time = Date.parse("2026-11-28T10:00:00Z");
  * const now = () => time;
- * await getNextJobInQueue(adapter, "spins", { now }); // this worker then dies
- * time += 60_000;
- * const report = await recoverStaleJobs(adapter, { displayName: "spins", olderThanMs: 30_000, now });
+ * await getNextJobInQueue(adapter, "spins", { now, leaseMs: 30_000 }); // this worker then dies
+ * time += 60_000; // its lease ran out half a minute ago
+ * const report = await recoverStaleJobs(adapter, { displayName: "spins", now });
  * assert(report.requeued[0] === jobId && report.attempts[jobId] === 1);
  * ```
  */
@@ -163,6 +166,14 @@ export interface ReleaseOptions {
    */
   maxAttempts?: number;
   /**
+   * How long others wait, in milliseconds, before they finish recording the
+   * release if this call's process stops in the middle: the worker's lease
+   * length.
+   *
+   * @default {600000}
+   */
+  leaseMs?: number;
+  /**
    * The clock, in milliseconds since the epoch.
    *
    * @default {Date.now}
@@ -217,10 +228,15 @@ export async function releaseJob(
     const lease = await transitions.lease(displayName, jobId);
     if (lease?.state !== "running") return false;
   }
+  const leaseMs = numberOption(options.leaseMs, {
+    what: "lease length",
+    fallback: DEFAULT_LEASE_MS,
+    min: 1,
+  });
   const outcome = await transitions.release({ displayName, jobId, token }, {
     failure,
     maxAttempts,
-    leaseMs: DEFAULT_LEASE_MS,
+    leaseMs,
     now: clockOf(options),
   });
   return outcome === "requeued";

@@ -56,6 +56,9 @@ export interface UploadResultOptions extends JobOnBackend {
  * @internal
  */
 export function checkResultFor(result: unknown, job: JobOnBackend): Result {
+  // A result that cannot be written (a cycle, a toJSON that throws) is
+  // refused here, before the job's outcome is decided.
+  records.serialize(result, `the result of job ${job.jobId}`);
   const checked = parseInput(result, "result", ResultToStore);
   for (
     const [field, expected] of [

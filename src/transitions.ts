@@ -113,9 +113,9 @@ export type ReleaseOutcome =
 /** Options of {@linkcode JobTransitions.recover}. */
 export interface RecoverTerms extends AttemptTerms {
   /**
-   * A running job is stale when its lease was taken or extended more than
-   * this many milliseconds ago. Without it, once its lease's `expires_at`
-   * has passed.
+   * A running job is stale once its lease's `expires_at` is more than this
+   * many milliseconds in the past: a margin against clocks that disagree. A
+   * lease that its holder keeps renewing is never stale.
    */
   olderThanMs?: number;
   /**
@@ -144,6 +144,11 @@ export interface RecoveryReport {
   alive: string[];
   /** For each requeued or failed job: its failed attempts so far. */
   attempts: Record<string, number>;
+  /**
+   * Jobs that could not be recovered in this pass, with why (e.g. the
+   * storage refused, or a lease could not be read); the others were.
+   */
+  errors: Record<string, string>;
 }
 
 /**
@@ -198,11 +203,16 @@ export interface JobTransitions {
    * @param ref The job and the caller's token.
    * @param outcome The final status, and the result with DONE.
    * @param terms The most attempts, the clean-up time and the clock.
-   * @returns Nothing.
+   * @returns What was recorded: `"error"` also for a DONE whose result did
+   * not fit the job, or for a job that was cancelled while it ran.
    * @throws {LeaseLostError} When the token is not the job's current one.
    * @throws {JobStateError} When the job is not running.
    */
-  complete(ref: LeaseRef, outcome: Outcome, terms: AttemptTerms): Promise<void>;
+  complete(
+    ref: LeaseRef,
+    outcome: Outcome,
+    terms: AttemptTerms,
+  ): Promise<"done" | "error">;
 
   /**
    * running → queued (or failed, after a failed attempt that was the last).

@@ -59,9 +59,10 @@ async function pastEveryLease(adapter: LocalAdapter): Promise<() => number> {
   let latest = 0;
   for (const id of await getFileQueue(adapter, leasesPath(DISPLAY))) {
     const lease = Lease.parse(await adapter.get(leasesPath(DISPLAY), id));
-    latest = Math.max(latest, Date.parse(lease.claimed_at));
+    latest = Math.max(latest, Date.parse(lease.expires_at));
   }
   assert(latest > 0, "the killed worker left no lease");
+  // Past every lease's end, and the margin that the recovery is given.
   const fakeTime = latest + OLDER_THAN_MS + 1;
   return () => fakeTime;
 }

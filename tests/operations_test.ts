@@ -5,11 +5,9 @@ import assert from "node:assert/strict";
 import {
   cancelJob,
   DELETED,
-  type ExperimentData,
   finishedPath,
   getNextJobInQueue,
   getStatus,
-  type Job,
   JobStateError,
   listJobs,
   LocalAdapter,
@@ -29,7 +27,7 @@ import {
   type WorkerEvent,
 } from "@sqooler/storage";
 import { testBackendConfig } from "@sqooler/storage/testing";
-import { doneOutcome, errorStatus } from "./support/fixtures.ts";
+import { doneOutcome, errorStatus, zeros } from "./support/fixtures.ts";
 import { withTempDir } from "./support/folders.ts";
 import { submitJobs } from "./support/store.ts";
 
@@ -38,15 +36,6 @@ const ALICE = { displayName: DISPLAY, username: "alice" };
 const SPINS = testBackendConfig(DISPLAY, { num_wires: 1 });
 const T0 = Date.parse("2026-11-28T10:00:00Z");
 const at = (ms: number) => () => T0 + ms;
-
-function zeros(job: Job): ExperimentData[] {
-  return Object.entries(job).map(([name, experiment]) => ({
-    header: { name },
-    shots: experiment.shots,
-    success: true,
-    data: { memory: Array(experiment.shots).fill("0") },
-  }));
-}
 
 /** Runs `test` once on a MemoryAdapter and once on a LocalAdapter in a temp folder. */
 function onBoth(

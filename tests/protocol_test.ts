@@ -4,12 +4,10 @@
 
 import assert from "node:assert/strict";
 import {
-  type ExperimentData,
   extendLease,
   finishedPath,
   getNextJobInQueue,
   getStatus,
-  type Job,
   leasesPath,
   LocalAdapter,
   MemoryAdapter,
@@ -30,7 +28,7 @@ import {
   testBackendConfig,
   testJobProtocol,
 } from "@sqooler/storage/testing";
-import { doneOutcome } from "./support/fixtures.ts";
+import { doneOutcome, zeros } from "./support/fixtures.ts";
 import { withTempDir } from "./support/folders.ts";
 import { submitJobs } from "./support/store.ts";
 
@@ -62,15 +60,6 @@ async function store(
   await uploadConfig(adapter, SPINS);
   const ids = await submitJobs(adapter, { ...ALICE, count, now: at(0) });
   return { adapter, ids };
-}
-
-function zeros(job: Job): ExperimentData[] {
-  return Object.entries(job).map(([name, experiment]) => ({
-    header: { name },
-    shots: experiment.shots,
-    success: true,
-    data: { memory: Array(experiment.shots).fill("0") },
-  }));
 }
 
 Deno.test("recovery never requeues a job whose worker has decided its outcome and is writing the result", async () => {

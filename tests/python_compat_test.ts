@@ -262,6 +262,7 @@ Deno.test("a 400 KB job that Python writes in place, slowly, while a worker poll
     const jobId = "0a1b2c3d4e5f60718293a4b5";
     const file = join(basePath, queuedPath("spins"), `${jobId}.json`);
     await Deno.mkdir(join(basePath, queuedPath("spins")), { recursive: true });
+    await Deno.mkdir(join(basePath, "status/spins"), { recursive: true });
     const controller = new AbortController();
     const runs: number[] = [];
     const worker = runWorker(adapter, {
@@ -301,6 +302,14 @@ with open(sys.argv[1] if len(sys.argv) > 1 else ${
     step = len(text) // 40 + 1
     for i in range(0, len(text), step):
         f.write(text[i:i + step]); f.flush(); time.sleep(0.02)
+# Then its status, as sqooler's upload_status writes it.
+status = {"job_id": ${
+        JSON.stringify(jobId)
+      }, "status": "INITIALIZING", "detail": "Got your json.", "error_message": "None"}
+with open(${
+        JSON.stringify(join(basePath, "status/spins", `${jobId}.json`))
+      }, "w") as f:
+    json.dump(status, f)
 `,
     );
     const summary = await worker;

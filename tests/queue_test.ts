@@ -112,7 +112,7 @@ Deno.test("getQueueStats() of a backend without jobs is all zero", async () => {
 
 Deno.test("recoverStaleJobs() puts a stale job back at the head of its queue and counts the attempt", async () => {
   const { adapter, ids: [a, b] } = await spinStore(3);
-  assert.equal(await take(adapter, 0), a);
+  assert.equal(await take(adapter, 0, 20_000), a);
   const report = await recoverStaleJobs(adapter, {
     ...SPINS,
     olderThanMs: 30_000,
@@ -125,6 +125,7 @@ Deno.test("recoverStaleJobs() puts a stale job back at the head of its queue and
     unleased: [],
     alive: [],
     attempts: { [a]: 1 },
+    errors: {},
   });
   assert.equal((await adapter.get(metaPath("spins"), a)).attempts, 1);
   assert.deepEqual(await adapter.list(leasesPath("spins")), []);
@@ -137,7 +138,7 @@ Deno.test("recoverStaleJobs() requeues at the head on a LocalAdapter shared by p
     const open = () => new LocalAdapter({ basePath, name: "lab" });
     const { ids: [a, b] } = await spinStore(3, open());
     // Each step in its own adapter, as in its own process.
-    assert.equal(await take(open(), 0), a); // this worker then dies
+    assert.equal(await take(open(), 0, 20_000), a); // this worker then dies
     const report = await recoverStaleJobs(open(), {
       ...SPINS,
       olderThanMs: 30_000,
@@ -150,17 +151,29 @@ Deno.test("recoverStaleJobs() requeues at the head on a LocalAdapter shared by p
   });
 });
 
-Deno.test("recoverStaleJobs() leaves jobs with a good lease alone", async () => {
+Deno.test("recoverStaleJobs() leaves jobs with a good lease alone, and olderThanMs only adds a margin after expires_at", async () => {
   const { adapter, ids: [a] } = await spinStore(1);
-  await take(adapter, 0);
-  const report = await recoverStaleJobs(adapter, {
+  await take(adapter, 0, 20_000);
+  // A lease that runs for another 10 s is never stale, however small olderThanMs.
+  for (const olderThanMs of [undefined, 0, 1]) {
+    const report = await recoverStaleJobs(adapter, {
+      ...SPINS,
+      olderThanMs,
+      now: at(10_000),
+    });
+    assert.deepEqual(report.alive, [a]);
+  }
+  // Ran out 5 s ago: stale, unless the margin is longer.
+  const margin = await recoverStaleJobs(adapter, {
     ...SPINS,
     olderThanMs: 30_000,
-    now: at(30_000),
+    now: at(25_000),
   });
-  assert.deepEqual(report.alive, [a]);
-  assert.deepEqual(report.requeued, []);
+  assert.deepEqual(margin.alive, [a]);
+  assert.deepEqual(margin.requeued, []);
   assert.deepEqual(await adapter.list(RUNNING), [a]);
+  const stale = await recoverStaleJobs(adapter, { ...SPINS, now: at(25_000) });
+  assert.deepEqual(stale.requeued, [a]);
 });
 
 Deno.test("recoverStaleJobs() without olderThanMs goes by the lease's expires_at", async () => {
@@ -174,11 +187,11 @@ Deno.test("recoverStaleJobs() without olderThanMs goes by the lease's expires_at
 
 Deno.test("recoverStaleJobs() marks a job ERROR with a clear message after maxAttempts", async () => {
   const { adapter, ids: [a] } = await spinStore(1);
-  const options = { ...SPINS, olderThanMs: 1_000, maxAttempts: 3 };
+  const options = { ...SPINS, maxAttempts: 3 };
   const reports = [];
   for (let round = 0; round < 3; round++) {
     const start = round * 10_000;
-    assert.equal(await take(adapter, start), a);
+    assert.equal(await take(adapter, start, 1_000), a);
     reports.push(
       await recoverStaleJobs(adapter, { ...options, now: at(start + 5_000) }),
     );
@@ -267,18 +280,12 @@ Deno.test("extendLease() keeps a job from being recovered", async () => {
   assert.equal(lease.renewed_at, "2026-11-28T10:00:50.000Z");
   assert.equal(lease.expires_at, "2026-11-28T10:01:50.000Z");
   assert.deepEqual(await adapter.get(leasesPath("spins"), a), lease);
-  // Past the first lease's end, by either rule.
+  // Past the first lease's end.
   const byExpiry = await recoverStaleJobs(adapter, {
     ...SPINS,
     now: at(100_000),
   });
   assert.deepEqual(byExpiry.alive, [a]);
-  const byAge = await recoverStaleJobs(adapter, {
-    ...SPINS,
-    olderThanMs: 60_000,
-    now: at(100_000),
-  });
-  assert.deepEqual(byAge.alive, [a]);
   // Once the extension runs out too, the job is recovered.
   const after = await recoverStaleJobs(adapter, { ...SPINS, now: at(111_000) });
   assert.deepEqual(after.requeued, [a]);

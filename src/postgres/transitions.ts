@@ -345,19 +345,23 @@ export class PostgresTransitions implements JobTransitions {
     ref: LeaseRef,
     outcome: Outcome,
     terms: AttemptTerms,
-  ): Promise<void> {
+  ): Promise<"done" | "error"> {
     const { displayName, jobId } = ref;
     const leases = leasesPath(displayName);
+    const asGiven = outcome.status.status === "DONE" ? "done" : "error";
     if (ref.token !== undefined && await this.#completeFast(ref, outcome)) {
-      return;
+      // The fast path takes only a running lease that was not cancelled.
+      return asGiven;
     }
     const paths = [RUNNING, statusPath(displayName), metaPath(displayName)];
     const first = await this.#read(displayName, jobId, [leases, ...paths]);
     const lease = typed(first, leases, jobId, Lease);
     if (lease === undefined && ref.token === undefined) {
-      return await this.#completeUnleased(ref, outcome, first);
+      await this.#completeUnleased(ref, outcome, first);
+      return asGiven;
     }
     let { status, result } = outcome;
+    let recorded: "done" | "error" = "error";
     if (result !== undefined) {
       const problem = resultProblem(first, jobId, result);
       if (problem !== undefined) {
@@ -387,10 +391,12 @@ export class PostgresTransitions implements JobTransitions {
           plan.put(resultsPath(displayName), jobId, storedResult(outcome));
         }
         this.#cleanUp(plan, displayName, snapshot, decided, status);
+        recorded = state === "done" ? "done" : "error";
         return plan;
       },
       { first },
     );
+    return recorded;
   }
 
   async cancel(
@@ -550,6 +556,7 @@ export class PostgresTransitions implements JobTransitions {
       unleased: [],
       alive: [],
       attempts: {},
+      errors: {},
     };
     const leases = leasesPath(displayName);
     records.check(this.#adapter, leases);
@@ -564,13 +571,20 @@ export class PostgresTransitions implements JobTransitions {
       ),
     ]);
     for (const row of leased) {
-      await this.#recoverLeased(
-        displayName,
-        row.id,
-        row.content,
-        terms,
-        report,
-      );
+      // One job that cannot be recovered does not keep the others waiting.
+      try {
+        await this.#recoverLeased(
+          displayName,
+          row.id,
+          row.content,
+          terms,
+          report,
+        );
+      } catch (error) {
+        report.errors[row.id] = error instanceof Error
+          ? error.message
+          : String(error);
+      }
     }
     for (const { id: jobId } of unleased as unknown as { id: string }[]) {
       report.unleased.push(jobId);
@@ -622,15 +636,18 @@ export class PostgresTransitions implements JobTransitions {
     try {
       lease = typed(new Map([[leases, text]]), leases, jobId, Lease)!;
     } catch (error) {
-      // Leases are written by this library; one that cannot be read was
-      // not, and is left for an operator.
-      if (error instanceof CorruptRecordError) return;
+      // Leases are written by this library in one transaction; one that
+      // cannot be read was not, and is left for an operator.
+      if (error instanceof CorruptRecordError) {
+        report.errors[jobId] = error.message;
+        return;
+      }
       throw error;
     }
-    const now = terms.now();
-    const stale = lease.state === "running" && terms.olderThanMs !== undefined
-      ? now - parseStoredTime(lease.renewed_at) > terms.olderThanMs
-      : now > parseStoredTime(lease.expires_at);
+    // A lease is stale once its time has run out (and, with olderThanMs,
+    // for that much longer): a lease that its holder keeps renewing never is.
+    const stale = terms.now() >
+      parseStoredTime(lease.expires_at) + (terms.olderThanMs ?? 0);
     if (!stale) {
       report.alive.push(jobId);
       return;

@@ -25,8 +25,8 @@ const CHECK_EVERY_MS = 1000;
 export interface LeaseKeeperOptions {
   /** The job and the claim's token. */
   ref: Required<LeaseRef>;
-  /** The lease as the claim recorded it. */
-  lease: Lease;
+  /** When the lease as the claim recorded it runs out, in milliseconds since the epoch. */
+  expiresAt: number;
   /** The length each extension gives, in milliseconds. */
   leaseMs: number;
   /** The clock. */
@@ -55,7 +55,7 @@ export class LeaseKeeper {
   constructor(adapter: StorageAdapter, options: LeaseKeeperOptions) {
     this.#adapter = adapter;
     this.#options = options;
-    this.#expiresAt = parseStoredTime(options.lease.expires_at);
+    this.#expiresAt = options.expiresAt;
     this.#running = this.#keep();
   }
 

@@ -10,29 +10,20 @@
 
 import type { StorageAdapter } from "../adapter.ts";
 import { getConfig, uploadConfig } from "../backends.ts";
-import {
-  CorruptRecordError,
-  JobCancelledError,
-  JobStateError,
-  LeaseLostError,
-} from "../errors.ts";
-import { getJobContent, getNextJobInQueue, updateInDatabase } from "../jobs.ts";
-import { RUNNING, statusPath } from "../layout.ts";
-import { publicFromPrivate } from "../signing.ts";
-import { transitionsOf } from "../protocol.ts";
+import { CorruptRecordError, LeaseLostError } from "../errors.ts";
+import { getNextJobInQueue } from "../jobs.ts";
 import { recoverStaleJobs, releaseJob } from "../queue.ts";
-import { readIfReadable } from "../records.ts";
+import { publicFromPrivate } from "../signing.ts";
 import {
-  type ExperimentData,
-  type Job,
-  type Result,
-  StatusMsg,
-} from "../schemas.ts";
-import { LeaseKeeper } from "./lease_keeper.ts";
+  type Held,
+  oneLine,
+  type RunContext,
+  runJob,
+  Watchlist,
+} from "./job_run.ts";
 import { checkOptions, type Entry, type Settings } from "./options.ts";
 import { sleep, Yielder } from "./timers.ts";
 import type { WorkerOptions, WorkerSummary } from "./types.ts";
-import { resultsProblem, validateJob } from "./validate.ts";
 
 /**
  * Runs backends' jobs until `signal` aborts (or, with `untilIdle`, until
@@ -126,15 +117,8 @@ export async function runWorker(
  */
 const IDLE_SAFETY_POLL_MS = 30_000;
 
-/** How long an unreadable job file that may still be being written is left alone. */
-const UNREADABLE_RETRY_MS = 1000;
-
-/** A job in hand. */
-interface Held {
-  entry: Entry;
-  ref: { displayName: string; jobId: string; token: string };
-  claimedAt: number;
-}
+/** How long a job that another tool may still be writing is left alone, in milliseconds. */
+const WRITER_RETRY_MS = 1000;
 
 class Worker {
   #adapter: StorageAdapter;
@@ -144,12 +128,17 @@ class Worker {
   #unleased = new Map<string, string>();
   /** Problems with stored configs, by backend, as last reported. */
   #configProblems = new Map<string, string>();
-  /** Job files that could not be read yet, and when to try them again. */
-  #unreadable = new Map<string, number>();
+  #run: RunContext;
 
   constructor(adapter: StorageAdapter, settings: Settings) {
     this.#adapter = adapter;
     this.#s = settings;
+    this.#run = {
+      adapter,
+      settings,
+      watch: new Watchlist(WRITER_RETRY_MS),
+      error: (what, error, about) => this.#error(what, error, about),
+    };
   }
 
   async run(): Promise<WorkerSummary> {
@@ -213,7 +202,12 @@ class Worker {
         idle = true;
         this.#s.emit({ type: "idle" });
       }
-      if (this.#s.untilIdle) break;
+      if (this.#s.untilIdle) {
+        // Jobs left to their writers for now are looked at again first.
+        if (!this.#run.watch.waiting()) break;
+        await sleep(WRITER_RETRY_MS, signal);
+        continue;
+      }
       await this.#idle();
     }
     const summary = { ...this.#summary };
@@ -310,15 +304,6 @@ class Worker {
     }
   }
 
-  /** The job files to leave in their queue for now: still being written, it seems. */
-  #skipped(): string[] {
-    const now = this.#s.now();
-    for (const [jobId, until] of this.#unreadable) {
-      if (until <= now) this.#unreadable.delete(jobId);
-    }
-    return [...this.#unreadable.keys()];
-  }
-
   /** Takes and handles one job of a backend, if it has one. */
   async #takeOne(entry: Entry): Promise<void> {
     const { displayName } = entry;
@@ -327,7 +312,7 @@ class Worker {
       const next = await getNextJobInQueue(this.#adapter, displayName, {
         leaseMs: this.#s.leaseMs,
         now: this.#s.now,
-        skip: this.#skipped(),
+        skip: this.#run.watch.skipped(),
         privateJwk: this.#s.privateJwk,
       });
       if (next.job_id === "None" || next.token === undefined) return;
@@ -342,11 +327,42 @@ class Worker {
       });
       return;
     }
-    this.#s.emit({ type: "claimed", displayName, jobId: held.ref.jobId });
+    const { jobId } = held.ref;
+    this.#s.emit({ type: "claimed", displayName, jobId });
     try {
-      await this.#handle(held);
+      const outcome = await runJob(this.#run, held);
+      switch (outcome.kind) {
+        case "done":
+          this.#summary.done++;
+          this.#s.emit({
+            type: "done",
+            displayName,
+            jobId,
+            durationMs: Math.max(this.#s.now() - held.claimedAt, 0),
+          });
+          break;
+        case "failed":
+          this.#summary.failed++;
+          this.#s.emit({
+            type: "failed",
+            displayName,
+            jobId,
+            message: outcome.message,
+          });
+          break;
+        case "released":
+        case "waiting":
+          this.#summary.released++;
+          this.#s.emit({ type: "released", displayName, jobId });
+          break;
+        case "lost":
+          this.#error(
+            `Lost the lease on job ${jobId} of ${displayName}; its result is not recorded`,
+            outcome.reason,
+            { displayName, jobId },
+          );
+      }
     } catch (error) {
-      const { jobId } = held.ref;
       if (error instanceof LeaseLostError) {
         this.#error(`Lost the lease on job ${jobId} of ${displayName}`, error, {
           displayName,
@@ -359,249 +375,14 @@ class Worker {
         jobId,
       });
       // The storage failed this attempt: it counts, so no job reruns forever.
-      await this.#release(held, oneLine(error)).catch(() => {});
+      await releaseJob(this.#adapter, {
+        ...held.ref,
+        failure: oneLine(error),
+        maxAttempts: this.#s.maxAttempts,
+        leaseMs: this.#s.leaseMs,
+        now: this.#s.now,
+      }).catch(() => {});
     }
-  }
-
-  async #handle(held: Held): Promise<void> {
-    const { entry, ref } = held;
-    if (this.#s.signal.aborted) return await this.#release(held);
-    const current = await readIfReadable(
-      this.#adapter,
-      { path: statusPath(ref.displayName), id: ref.jobId },
-      StatusMsg,
-    );
-    const steps = [current?.detail ?? "Got your json."];
-    let content: unknown;
-    try {
-      content = await getJobContent(this.#adapter, {
-        storagePath: RUNNING,
-        jobId: ref.jobId,
-      });
-    } catch (error) {
-      if (!(error instanceof CorruptRecordError)) throw error;
-      if (await this.#stillBeingWritten(held)) return;
-      steps.push("Could not read the job file. File will be deleted.");
-      return await this.#fail(held, steps, error.message);
-    }
-    const checked = validateJob(content, entry.config);
-    if (!checked.ok) {
-      steps.push("Failed json sanity check. File will be deleted.");
-      return await this.#fail(held, steps, checked.problems.join("; "));
-    }
-    steps.push(
-      "Passed json sanity check",
-      "Compilation done. Shots sent to solver.",
-    );
-    try {
-      await updateInDatabase(this.#adapter, {
-        ...ref,
-        status: {
-          job_id: ref.jobId,
-          status: current?.status === "QUEUED" ? "QUEUED" : "INITIALIZING",
-          detail: steps.join("; "),
-          error_message: "None",
-        },
-      });
-    } catch (error) {
-      // A final status that another tool wrote stays; the job still runs.
-      if (!(error instanceof JobStateError)) throw error;
-    }
-    const outcome = await this.#execute(held, checked.job);
-    if (outcome.kind === "released" || outcome.kind === "lost") return;
-    if (outcome.kind === "failed") {
-      steps.push("Failed while running the job.");
-      return await this.#fail(held, steps, outcome.message);
-    }
-    steps.push("All done");
-    const result: Result = {
-      backend_name: null,
-      display_name: ref.displayName,
-      backend_version: entry.config.version,
-      job_id: ref.jobId,
-      qobj_id: null,
-      success: true,
-      status: "DONE",
-      header: {},
-      results: outcome.results,
-    };
-    await this.#record(held, {
-      job_id: ref.jobId,
-      status: "DONE",
-      detail: steps.join("; "),
-      error_message: "None",
-    }, result);
-    if (outcome.cancelled !== undefined) {
-      // The protocol recorded ERROR: the job was cancelled while it ran.
-      this.#summary.failed++;
-      this.#s.emit({
-        type: "failed",
-        displayName: ref.displayName,
-        jobId: ref.jobId,
-        message: outcome.cancelled,
-      });
-      return;
-    }
-    this.#summary.done++;
-    this.#s.emit({
-      type: "done",
-      displayName: ref.displayName,
-      jobId: ref.jobId,
-      durationMs: Math.max(this.#s.now() - held.claimedAt, 0),
-    });
-  }
-
-  /**
-   * Whether an unreadable job file may still be being written by another
-   * tool (its file time is younger than the grace): then it goes back to its
-   * queue, unharmed, and is left there for a second.
-   */
-  async #stillBeingWritten(held: Held): Promise<boolean> {
-    const { jobId } = held.ref;
-    const now = this.#s.now();
-    const written = await this.#adapter.writtenAt?.(RUNNING, jobId) ?? now;
-    if (now - written >= this.#s.unreadableGraceMs) return false;
-    await releaseJob(this.#adapter, {
-      ...held.ref,
-      maxAttempts: this.#s.maxAttempts,
-      now: this.#s.now,
-    });
-    this.#unreadable.set(jobId, now + UNREADABLE_RETRY_MS);
-    this.#summary.released++;
-    this.#s.emit({
-      type: "released",
-      displayName: held.ref.displayName,
-      jobId,
-    });
-    return true;
-  }
-
-  /** Runs `execute` while the lease is kept; says how it ended. */
-  async #execute(held: Held, job: Job): Promise<
-    | { kind: "done"; results: ExperimentData[]; cancelled?: string }
-    | { kind: "failed"; message: string }
-    | { kind: "released" }
-    | { kind: "lost" }
-  > {
-    const { entry, ref } = held;
-    const { displayName, jobId } = ref;
-    const lease = await transitionsOf(this.#adapter).lease(displayName, jobId);
-    if (lease === undefined || lease.token !== ref.token) {
-      throw new LeaseLostError(
-        `Job ${jobId} of ${displayName} is no longer this worker's`,
-      );
-    }
-    const keeper = new LeaseKeeper(this.#adapter, {
-      ref,
-      lease,
-      leaseMs: this.#s.leaseMs,
-      now: this.#s.now,
-      onExtended: (lease) =>
-        this.#s.emit({
-          type: "lease",
-          displayName,
-          jobId,
-          expiresAt: lease.expires_at,
-        }),
-      onError: (error) =>
-        this.#error(
-          `Could not extend the lease on job ${jobId} of ${displayName}`,
-          error,
-          { displayName, jobId },
-        ),
-    });
-    const signal = AbortSignal.any([this.#s.signal, keeper.signal]);
-    // A cancelled job is recorded as usual: the protocol makes it ERROR.
-    const lost = () =>
-      keeper.signal.aborted && keeper.signal.reason instanceof LeaseLostError;
-    let returned: unknown;
-    try {
-      returned = await entry.execute(job, { jobId, displayName, signal });
-    } catch (error) {
-      await keeper.stop();
-      if (lost()) return this.#lost(held, keeper.signal.reason);
-      if (this.#s.signal.aborted) {
-        await this.#release(held);
-        return { kind: "released" };
-      }
-      return {
-        kind: "failed",
-        message: `The backend failed: ${oneLine(error)}`,
-      };
-    }
-    await keeper.stop();
-    if (lost()) return this.#lost(held, keeper.signal.reason);
-    const problem = resultsProblem(returned, Object.keys(job).length);
-    if (problem !== undefined) {
-      return {
-        kind: "failed",
-        message: `The backend returned an invalid result: ${problem}`,
-      };
-    }
-    const reason = keeper.signal.reason;
-    return {
-      kind: "done",
-      results: returned as ExperimentData[],
-      cancelled: reason instanceof JobCancelledError
-        ? reason.message
-        : undefined,
-    };
-  }
-
-  #lost(held: Held, reason: unknown): { kind: "lost" } {
-    const { displayName, jobId } = held.ref;
-    this.#error(
-      `Lost the lease on job ${jobId} of ${displayName}; its result is not recorded`,
-      reason,
-      { displayName, jobId },
-    );
-    return { kind: "lost" };
-  }
-
-  async #fail(held: Held, steps: string[], message: string): Promise<void> {
-    await this.#record(held, {
-      job_id: held.ref.jobId,
-      status: "ERROR",
-      detail: steps.join("; "),
-      error_message: message,
-    });
-    this.#summary.failed++;
-    this.#s.emit({
-      type: "failed",
-      displayName: held.ref.displayName,
-      jobId: held.ref.jobId,
-      message,
-    });
-  }
-
-  /** Gives the job back: unharmed, or as a failed attempt when `failure` says why. */
-  async #release(held: Held, failure?: string): Promise<void> {
-    const { displayName, jobId } = held.ref;
-    const requeued = await releaseJob(this.#adapter, {
-      ...held.ref,
-      failure,
-      maxAttempts: this.#s.maxAttempts,
-      now: this.#s.now,
-    });
-    if (!requeued) {
-      this.#summary.failed++;
-      return;
-    }
-    this.#summary.released++;
-    this.#s.emit({ type: "released", displayName, jobId });
-  }
-
-  /** Records the outcome under the lease. */
-  async #record(held: Held, status: StatusMsg, result?: Result) {
-    await updateInDatabase(this.#adapter, {
-      ...held.ref,
-      status,
-      result,
-      // Only a backend that signs signs its results.
-      privateJwk: held.entry.config.sign ? this.#s.privateJwk : undefined,
-      maxAttempts: this.#s.maxAttempts,
-      now: this.#s.now,
-    });
   }
 
   #error(
@@ -619,12 +400,4 @@ class Worker {
   }
 }
 
-/**
- * An error's message on one line.
- *
- * @internal
- */
-export function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0].trim() || "(no message)";
-}
+export { oneLine };

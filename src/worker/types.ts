@@ -201,8 +201,10 @@ export interface WorkerOptions {
   recoverIntervalMs?: number;
   /**
    * Passed to {@linkcode recoverStaleJobs}: a running job counts as stale
-   * when its lease was taken or extended longer ago than this, in
-   * milliseconds. Without it, when its lease ran out.
+   * once its lease ran out more than this many milliseconds ago, a margin
+   * for clocks that disagree (a lease that its holder renews never runs out).
+   *
+   * @default {0}
    */
   recoverOlderThanMs?: number;
   /**

@@ -19,13 +19,13 @@ export const recoverCommand: Command = {
   args: [DISPLAY],
   summary: "Put the jobs of dead workers back in their queue",
   details:
-    "Finds running jobs of backend <display> whose worker stopped (their lease ran out, or was taken longer ago than --older-than) and puts them back at the head of the queue, or marks them ERROR after --max-attempts failed attempts. Running jobs without a lease (taken by another tool's worker, such as sqooler's Python worker) are listed and left alone, unless --requeue-unleased is given.",
+    "Finds running jobs of backend <display> whose worker stopped (their lease ran out, and with --older-than longer ago than that) and puts them back at the head of the queue, or marks them ERROR after --max-attempts failed attempts. Running jobs without a lease (taken by another tool's worker, such as sqooler's Python worker) are listed and left alone, unless --requeue-unleased is given.",
   options: {
     "older-than": {
       type: "string",
       value: "DURATION",
       help:
-        "A lease taken longer ago than this is stale, e.g. 90s, 10m, 1h (default: when it runs out)",
+        "Only leases that ran out longer ago than this, e.g. 90s, 10m, 1h: a margin for clocks that disagree (default: as soon as a lease runs out)",
     },
     "max-attempts": {
       type: "string",
