@@ -58,6 +58,7 @@ const COMMANDS = [
   "submit",
   "status",
   "result",
+  "verify",
   "jobs",
   "queue",
   "cancel",
@@ -241,7 +242,7 @@ Deno.test("cli refuses mistakes in the command line with one line and exit code 
   const cases: [string[], string, CliOptions?][] = [
     [
       ["frobnicate"],
-      'Unknown command "frobnicate"; the commands are backends, config, submit, status, result, jobs, queue, cancel, retry, purge, recover, work, keygen (see deno task cli --help)',
+      'Unknown command "frobnicate"; the commands are backends, config, submit, status, result, verify, jobs, queue, cancel, retry, purge, recover, work, keygen (see deno task cli --help)',
     ],
     [
       ["backends", "--colour"],
@@ -291,7 +292,7 @@ Deno.test("cli refuses mistakes in the command line with one line and exit code 
     [["help", "a", "b"], "help takes at most one command, got 2"],
     [
       ["help", "nope"],
-      'Unknown command "nope"; the commands are backends, config, submit, status, result, jobs, queue, cancel, retry, purge, recover, work, keygen (see deno task cli --help)',
+      'Unknown command "nope"; the commands are backends, config, submit, status, result, verify, jobs, queue, cancel, retry, purge, recover, work, keygen (see deno task cli --help)',
     ],
     [
       ["backends", "--provider", "lab one"],
@@ -1498,4 +1499,102 @@ Deno.test({
       await dropSchema(schema);
     }
   },
+});
+
+Deno.test("cli work signs with SQOOLER_PRIVATE_JWK, and cli verify says whether a result's signature holds", async () => {
+  await withTempDir(async (root) => {
+    const base = ["--base-path", join(root, "store")];
+    const keys = await cli(["keygen", "labkey", "--json"]);
+    assertOk(keys);
+    const pair = json(keys.stdout) as {
+      public_jwk: object;
+      sqooler_private_jwk: string;
+    };
+    const env = { SQOOLER_PRIVATE_JWK: pair.sqooler_private_jwk };
+    // A backend module whose config says sign: true.
+    const module = join(root, "signing.ts");
+    await Deno.writeTextFile(
+      module,
+      `export default { signer: { config: ${
+        JSON.stringify(
+          testBackendConfig("signer", { sign: true, kid: "labkey" }),
+        )
+      }, execute: (job) => Object.keys(job).map((name) => ({ header: { name }, shots: 1, success: true, data: { memory: ["0"] } })) } };\n`,
+    );
+    const unsigned = await cli(["work", module, "--until-idle", ...base]);
+    assertError(
+      unsigned,
+      1,
+      `The backends of ${
+        JSON.stringify(module)
+      } are not valid: Cannot run backend signer: its config says sign: true, so configs and results must be signed, and the worker has no privateJwk (set SQOOLER_PRIVATE_JWK)`,
+    );
+    const first = await cli(["work", module, "--until-idle", ...base], { env });
+    assertOk(first);
+    const jobFile = join(root, "job.json");
+    await Deno.writeTextFile(
+      jobFile,
+      JSON.stringify({
+        experiment_0: {
+          instructions: [],
+          num_wires: 1,
+          shots: 1,
+          wire_order: "sequential",
+        },
+      }),
+    );
+    const submitted = await cli([
+      "submit",
+      "signer",
+      jobFile,
+      "--json",
+      ...base,
+    ]);
+    assertOk(submitted);
+    const { job_id: jobId } = json(submitted.stdout) as { job_id: string };
+    assertOk(await cli(["work", module, "--until-idle", ...base], { env }));
+    // The public key where sqooler 0.9 keeps it, for users to check.
+    await Deno.mkdir(join(root, "store/backends/public_keys"), {
+      recursive: true,
+    });
+    await Deno.writeTextFile(
+      join(root, "store/backends/public_keys/labkey.json"),
+      JSON.stringify(pair.public_jwk),
+    );
+    const [holds, asJson] = await Promise.all([
+      cli(["verify", "signer", jobId, ...base]),
+      cli(["verify", "signer", jobId, "--json", ...base]),
+    ]);
+    assertOk(holds);
+    assert.match(holds.stdout, /signature of the result of job .* holds/);
+    assert.deepEqual(json(asJson.stdout), {
+      display_name: "signer",
+      job_id: jobId,
+      verified: true,
+    });
+    // One changed character of the payload: it no longer holds.
+    const resultFile = join(root, "store/results/signer", `${jobId}.json`);
+    const text = await Deno.readTextFile(resultFile);
+    await Deno.writeTextFile(resultFile, text.replace('"0"', '"1"'));
+    const broken = await cli(["verify", "signer", jobId, ...base]);
+    assert.equal(broken.code, 1, broken.stderr);
+    assert.match(broken.stdout, /does NOT hold/);
+  });
+});
+
+Deno.test("cli verify of an unsigned result fails with one error line", async () => {
+  await withStoreCopy(LOCAL_STORE, async (basePath) => {
+    const run = await cli([
+      "verify",
+      "fermions",
+      DONE,
+      "--base-path",
+      basePath,
+    ]);
+    assertError(
+      run,
+      1,
+      `Cannot verify results/fermions/${DONE}.json: the result is stored unsigned, as a plain result, so there is no signature to check`,
+    );
+  });
 });

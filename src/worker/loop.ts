@@ -126,6 +126,8 @@ class Worker {
   #summary: WorkerSummary = { done: 0, failed: 0, released: 0, errors: 0 };
   #ready = new Set<string>();
   #unleased = new Map<string, string>();
+  /** Problems that recovery met, as reported (each once). */
+  #recoveryProblems = new Set<string>();
   /** Problems with stored configs, by backend, as last reported. */
   #configProblems = new Map<string, string>();
   #run: RunContext;
@@ -270,6 +272,17 @@ class Worker {
       const { requeued, failed, completed } = report;
       if (requeued.length + failed.length + completed.length > 0 || changed) {
         this.#s.emit({ type: "recovered", displayName, report });
+      }
+      // Jobs that recovery could not handle, each told once.
+      for (const [jobId, message] of Object.entries(report.errors)) {
+        const key = `${displayName}/${jobId}: ${message}`;
+        if (this.#recoveryProblems.has(key)) continue;
+        this.#recoveryProblems.add(key);
+        this.#error(
+          `Could not recover job ${jobId} of ${displayName}`,
+          new Error(message),
+          { displayName, jobId },
+        );
       }
     } catch (error) {
       const step = this.#ready.has(displayName)

@@ -18,6 +18,7 @@ import { resultCommand } from "./result.ts";
 import { retryCommand } from "./retry.ts";
 import { statusCommand } from "./status.ts";
 import { submitCommand } from "./submit.ts";
+import { verifyCommand } from "./verify.ts";
 import { workCommand } from "./work.ts";
 
 /** The commands. */
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   submitCommand,
   statusCommand,
   resultCommand,
+  verifyCommand,
   jobsCommand,
   queueCommand,
   cancelCommand,

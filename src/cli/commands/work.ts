@@ -8,6 +8,8 @@
 
 import { pathToFileURL } from "node:url";
 import { SqoolerError } from "../../errors.ts";
+import { privateJwkFromEnv } from "../../keys.ts";
+import type { JwkPrivate } from "../../signing.ts";
 import { runWorker } from "../../worker/loop.ts";
 import { checkOptions } from "../../worker/options.ts";
 import type { Backends } from "../../worker/types.ts";
@@ -23,7 +25,7 @@ export const workCommand: Command = {
   args: [{ name: "module" }],
   summary: "Run the backends that a module exports, until Ctrl-C",
   details:
-    'Imports <module> (a path, relative to the folder you are in, or a URL) whose default export, or export named "backends", maps display names to { config, execute }, and runs a worker for them until SIGINT (Ctrl-C) or SIGTERM: it finishes or releases the job in hand, then exits. The storage folder is made when it does not exist. Backends that need more than files (a network, a device) need more permissions: deno run -A src/cli/main.ts work my_backends.ts. Try: work demo/spins.ts',
+    'Imports <module> (a path, relative to the folder you are in, or a URL) whose default export, or export named "backends", maps display names to { config, execute }, and runs a worker for them until SIGINT (Ctrl-C) or SIGTERM: it finishes or releases the job in hand, then exits. Backends whose config says "sign": true sign their configs and results with the private key in SQOOLER_PRIVATE_JWK (base64url of the JWK, as PRIVATE_JWK_STR in sqooler; keygen makes one). The storage folder is made when it does not exist. Backends that need more than files (a network, a device) need more permissions: deno run -A src/cli/main.ts work my_backends.ts. Try: work demo/spins.ts',
   options: {
     "poll-interval": {
       type: "string",
@@ -51,7 +53,8 @@ async function run(context: Context): Promise<number> {
   const pollIntervalMs = durationValue(context.values, "poll-interval");
   const leaseMs = durationValue(context.values, "lease", 1);
   const { url, shown } = moduleUrl(spec, context.environment);
-  const backends = await loadBackends(url, shown);
+  const privateJwk = privateKey(context);
+  const backends = await loadBackends(url, shown, privateJwk);
   const { adapter, where } = await context.storage({ create: true });
   const controller = new AbortController();
   const log = new WorkerLog(context.out, where, Deno.stdout.isTerminal());
@@ -77,6 +80,7 @@ async function run(context: Context): Promise<number> {
       pollIntervalMs,
       leaseMs,
       untilIdle: context.values["until-idle"] === true,
+      privateJwk,
       onEvent: (event) => log.event(event),
     });
   } finally {
@@ -84,6 +88,18 @@ async function run(context: Context): Promise<number> {
     log.close();
   }
   return EXIT.ok;
+}
+
+/**
+ * The worker's private key, from `SQOOLER_PRIVATE_JWK` (as sqooler's
+ * `PRIVATE_JWK_STR`), for backends whose config says `sign: true`.
+ */
+function privateKey(context: Context): JwkPrivate | undefined {
+  try {
+    return privateJwkFromEnv({ get: (name) => context.environment.env(name) });
+  } catch (error) {
+    throw new CommandFailure(errorLine(error));
+  }
 }
 
 /** The module's URL, and how messages name it (an absolute path for a file). */
@@ -102,7 +118,11 @@ function moduleUrl(
  * Imports a module and checks its backends as `runWorker` would, so that a
  * module with the wrong content fails here, naming the module.
  */
-async function loadBackends(url: string, shown: string): Promise<Backends> {
+async function loadBackends(
+  url: string,
+  shown: string,
+  privateJwk: JwkPrivate | undefined,
+): Promise<Backends> {
   if (url.startsWith("file:")) await assertFile(new URL(url), shown);
   let module: Record<string, unknown>;
   try {
@@ -128,7 +148,7 @@ async function loadBackends(url: string, shown: string): Promise<Backends> {
     );
   }
   try {
-    checkOptions({ backends: backends as Backends });
+    checkOptions({ backends: backends as Backends, privateJwk });
   } catch (error) {
     if (!(error instanceof SqoolerError)) throw error;
     throw new CommandFailure(
