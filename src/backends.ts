@@ -463,6 +463,72 @@ export function longBackendName(
 }
 
 /**
+ * The fields of a backend's stored config that the job functions need on
+ * every job (its kind, whether and with which key it signs, when its queue
+ * was last polled), read without the config's full check, which costs more
+ * than the rest of a claim. A config whose fields are not as expected is
+ * checked in full, so that it fails as {@linkcode getConfig} fails.
+ *
+ * @internal
+ * @returns The fields and the stored record, or `undefined` without a config.
+ * @throws {CorruptRecordError} When the stored config is not valid.
+ */
+export async function storedConfig(
+  adapter: StorageAdapter,
+  displayName: string,
+): Promise<ConfigFields | undefined> {
+  let stored: JsonObject;
+  try {
+    stored = await adapter.get(CONFIGS, displayName);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+  const signed = isSigned(stored);
+  const payload = unwrapSigned(stored);
+  const { display_name, simulator, sign, kid, last_queue_check } = payload;
+  const plain = typeof display_name === "string" &&
+    typeof simulator === "boolean" &&
+    (sign === undefined || typeof sign === "boolean") &&
+    (kid === undefined || kid === null || typeof kid === "string") &&
+    (last_queue_check === undefined || last_queue_check === null ||
+      !Number.isNaN(parseStoredTime(last_queue_check as string | number)));
+  if (!plain) {
+    // Not as expected: the full check says what is wrong.
+    const config = parseStored(
+      payload,
+      records.name(CONFIGS, displayName),
+      BackendConfigIn,
+    );
+    return { config: config, stored, signed };
+  }
+  return {
+    config: {
+      display_name,
+      simulator,
+      sign: sign ?? false,
+      kid: kid ?? null,
+      last_queue_check: (last_queue_check ?? null) as string | number | null,
+    },
+    stored,
+    signed,
+  };
+}
+
+/** What {@linkcode storedConfig} reads. @internal */
+export interface ConfigFields {
+  /** The fields needed on every job. */
+  config: Pick<
+    BackendConfigIn,
+    "display_name" | "simulator" | "sign" | "kid" | "last_queue_check"
+  >;
+  /** The record as stored (a JWS dict when signed). */
+  stored: JsonObject;
+  /** Whether it is stored signed. */
+  signed: boolean;
+}
+
+/**
  * A backend's long name from its config, or `undefined` when it has no config.
  *
  * @internal
@@ -471,14 +537,10 @@ export async function backendName(
   adapter: StorageAdapter,
   displayName: string,
 ): Promise<string | undefined> {
-  const config = await readRecord(
-    adapter,
-    { path: CONFIGS, id: displayName },
-    BackendConfigIn,
-  );
-  return config === undefined
+  const found = await storedConfig(adapter, displayName);
+  return found === undefined
     ? undefined
-    : longBackendName(adapter.name, config);
+    : longBackendName(adapter.name, found.config);
 }
 
 /**
@@ -757,27 +819,17 @@ export async function timestampQueue(
     fallback: 0,
   });
   const privateJwk = options?.privateJwk;
-  let stored: JsonObject;
-  try {
-    stored = await adapter.get(CONFIGS, id);
-  } catch (error) {
-    if (error instanceof NotFoundError) {
-      throw noConfig(id);
-    }
-    throw error;
-  }
-  const signed = isSigned(stored);
+  const found = await storedConfig(adapter, id);
+  if (found === undefined) throw noConfig(id);
+  const { config, stored, signed } = found;
   if (signed && privateJwk === undefined) return false;
-  const config = parseStored(
-    unwrapSigned(stored),
-    records.name(CONFIGS, id),
-    BackendConfigIn,
-  );
   const last = config.last_queue_check === null
     ? NaN
     : parseStoredTime(config.last_queue_check);
   // Either way: a clock set back an hour must not stop the stamps for an hour.
   if (Math.abs(now - last) < minIntervalMs) return false;
+  // About to rewrite it: the whole config must be valid.
+  parseStored(unwrapSigned(stored), records.name(CONFIGS, id), BackendConfigIn);
   // Only the stamp changes: every other value is written back exactly as it
   // was (1.0, big integers, key order), and a config uploaded meanwhile is
   // not overwritten.

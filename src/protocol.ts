@@ -338,7 +338,7 @@ export class DocumentTransitions implements JobTransitions {
         error_message: cancelled ??
           (state === "error" ? status.error_message : null),
       };
-    });
+    }, { state: "running", read: lease });
     if (decided.state === "error") result = record = undefined;
     if (result !== undefined) {
       try {
@@ -891,16 +891,21 @@ export class DocumentTransitions implements JobTransitions {
     ref: LeaseRef,
     action: string,
     change: (current: Lease) => Lease,
-    expect: { state: LeaseState } = { state: "running" },
+    expect: { state: LeaseState; read?: Lease } = { state: "running" },
   ): Promise<Lease> {
     const { displayName, jobId } = ref;
+    // A lease that the caller just read saves the first read.
+    let known = expect.read;
     for (let round = 0;; round++) {
-      let read: Lease | undefined;
-      try {
-        read = await this.lease(displayName, jobId);
-      } catch (error) {
-        if (error instanceof CorruptRecordError) throw lost(ref, action);
-        throw error;
+      let read: Lease | undefined = known;
+      known = undefined;
+      if (read === undefined) {
+        try {
+          read = await this.lease(displayName, jobId);
+        } catch (error) {
+          if (error instanceof CorruptRecordError) throw lost(ref, action);
+          throw error;
+        }
       }
       if (
         read === undefined || read.state !== expect.state ||

@@ -10,7 +10,7 @@
  */
 
 import { type JsonObject, records, type StorageAdapter } from "./adapter.ts";
-import { getConfig } from "./backends.ts";
+import { getConfig, storedConfig } from "./backends.ts";
 import {
   CorruptRecordError,
   InvalidRecordError,
@@ -19,10 +19,10 @@ import {
   UnsignedRecordError,
 } from "./errors.ts";
 import { getPublicKey } from "./keys.ts";
-import { CONFIGS, resultsPath } from "./layout.ts";
+import { resultsPath } from "./layout.ts";
 import { assertDisplayName, assertJobId, describeValue } from "./names.ts";
-import { isSigned, parseInput, readRecord } from "./records.ts";
-import { BackendConfigIn, type Result, ResultToStore } from "./schemas.ts";
+import { isSigned, parseInput } from "./records.ts";
+import { type BackendConfigIn, type Result, ResultToStore } from "./schemas.ts";
 import {
   type JwkPrivate,
   type JwsDict,
@@ -94,15 +94,11 @@ export async function signedResultRecord(
   job: JobOnBackend,
   result: Result,
   privateJwk: JwkPrivate | undefined,
-  config?: BackendConfigIn,
+  config?: Pick<BackendConfigIn, "sign" | "kid">,
 ): Promise<JwsDict | undefined> {
   if (config === undefined) {
     try {
-      config = await readRecord(
-        adapter,
-        { path: CONFIGS, id: job.displayName },
-        BackendConfigIn,
-      );
+      config = (await storedConfig(adapter, job.displayName))?.config;
     } catch (error) {
       if (!(error instanceof CorruptRecordError)) throw error;
     }

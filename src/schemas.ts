@@ -427,8 +427,11 @@ export interface Lease {
    * transition, when others may finish its clean-up.
    */
   expires_at: string;
-  /** When the lease was last taken or extended, as ISO 8601. */
-  renewed_at: string;
+  /**
+   * When the lease was last taken or extended, as ISO 8601; absent in a lease
+   * that an earlier version of this library wrote (then `claimed_at`).
+   */
+  renewed_at?: string;
   /** For a decided transition: the job's failed attempts once it is recorded. */
   attempts: number | null;
   /** For a decided `error`: the message the job's status gets. */
@@ -866,7 +869,8 @@ export const JobMeta: Schema<JobMeta> = z.object({
 
 /**
  * Schema of {@linkcode Lease}. A lease written by an earlier version of this
- * library (no token, no state) reads as a running lease with an empty token.
+ * library (no token, no state, no `renewed_at`) reads as a running lease with
+ * an empty token.
  *
  * @example Refuse a lease with a time that does not exist
  * ```ts
@@ -875,7 +879,7 @@ export const JobMeta: Schema<JobMeta> = z.object({
  *
  * const lease = { job_id: "abc", claimed_at: "2026-11-28T10:00:00Z", expires_at: "2026-11-28T10:10:00Z" };
  * const parsed = Lease.parse(lease);
- * assert(parsed.state === "running" && parsed.token === "" && parsed.renewed_at === lease.claimed_at);
+ * assert(parsed.state === "running" && parsed.token === "" && parsed.renewed_at === undefined);
  * assert(!Lease.safeParse({ ...lease, expires_at: "2026-13-01T10:00:00Z" }).success);
  * ```
  */
@@ -889,10 +893,7 @@ export const Lease: Schema<Lease> = z.object({
   attempts: count.nullable().default(null),
   error_message: z.string().nullable().default(null),
   cancel_requested: z.string().nullable().default(null),
-}).loose().transform((lease) => ({
-  ...lease,
-  renewed_at: lease.renewed_at ?? lease.claimed_at,
-}));
+}).loose();
 
 /**
  * Schema of {@linkcode LocalLoginInformation}.
@@ -967,28 +968,46 @@ const MS_THRESHOLD = 2e10;
  */
 export function parseStoredTime(value: string | number): number {
   if (typeof value === "number") return unixTime(value);
-  if (DIGITS.test(value)) return unixTime(Number(value));
   const match = TIME.exec(value);
-  if (match === null) return NaN;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((
-    part,
-  ) => part === undefined ? 0 : Number(part));
-  const fraction = match[7] === undefined ? 0 : Number(`0.${match[7]}`) * 1000;
+  if (match === null) {
+    return DIGITS.test(value) ? unixTime(Number(value)) : NaN;
+  }
+  const year = +match[1], month = +match[2], day = +match[3];
+  const hour = match[4] === undefined ? 0 : +match[4];
+  const minute = match[5] === undefined ? 0 : +match[5];
+  const second = match[6] === undefined ? 0 : +match[6];
   if (
-    month < 1 || month > 12 || day < 1 ||
-    day > new Date(Date.UTC(year, month, 0)).getUTCDate() || hour > 23 ||
-    minute > 59 || second > 59
+    month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
+    hour > 23 || minute > 59 || second > 59
   ) return NaN;
   let offset = 0;
   if (match[9] !== undefined) {
-    const hours = Number(match[10]), minutes = Number(match[11] ?? 0);
+    const hours = +match[10],
+      minutes = match[11] === undefined ? 0 : +match[11];
     if (hours > 23 || minutes > 59) return NaN;
     offset = (match[9] === "-" ? -1 : 1) * (hours * 60 + minutes) * 60_000;
   }
-  const utc = new Date(0);
-  utc.setUTCFullYear(year, month - 1, day);
-  utc.setUTCHours(hour, minute, second, 0);
-  return utc.getTime() + Math.floor(fraction) - offset;
+  // Milliseconds from the fraction's first three digits: the rest is finer
+  // than a JavaScript time holds.
+  const fraction = match[7] === undefined
+    ? 0
+    : +match[7].slice(0, 3).padEnd(3, "0");
+  let utc = Date.UTC(year, month - 1, day, hour, minute, second, fraction);
+  if (year < 100) {
+    // Date.UTC reads the years 0 to 99 as 1900 to 1999.
+    const date = new Date(utc);
+    date.setUTCFullYear(year);
+    utc = date.getTime();
+  }
+  return utc - offset;
+}
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysIn(year: number, month: number): number {
+  if (month !== 2) return DAYS[month - 1];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return leap ? 29 : 28;
 }
 
 function unixTime(value: number): number {

@@ -278,7 +278,6 @@ Deno.test("JobMeta fills in its defaults and Lease needs both times", () => {
     ...lease,
     token: "",
     state: "running",
-    renewed_at: lease.claimed_at,
     attempts: null,
     error_message: null,
     cancel_requested: null,
