@@ -281,3 +281,30 @@ export function leasesPath(displayName: string): string {
 export function recoveringPath(displayName: string): string {
   return `${leasesPath(displayName)}/recovering`;
 }
+
+/** The top folders of records that are only ever found by id, never listed in order. */
+const UNORDERED = ["status/", "results/", "meta/", "leases/", "backends/"];
+
+/**
+ * Whether the order in which records are written into a folder is ever read
+ * back: true for the job folders (`jobs/…`, whose queues are first in, first
+ * out) and for folders outside sqooler's layout; false for statuses, results,
+ * owner records, leases and the backends' records, which are found by id. An
+ * adapter may spend less on keeping the write order where it is false.
+ * Internal: it is not exported from the package.
+ *
+ * @param storagePath A storage path.
+ * @returns Whether listings of the folder must keep the write order.
+ *
+ * @example Queues keep their order, statuses need not
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keepsWriteOrder, queuedPath, statusPath } from "./layout.ts";
+ *
+ * assert(keepsWriteOrder(queuedPath("spins")));
+ * assert(!keepsWriteOrder(statusPath("spins")));
+ * ```
+ */
+export function keepsWriteOrder(storagePath: string): boolean {
+  return !UNORDERED.some((top) => storagePath.startsWith(top));
+}

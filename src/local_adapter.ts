@@ -27,6 +27,7 @@ import {
   SqoolerError,
   StorageError,
 } from "./errors.ts";
+import { keepsWriteOrder } from "./layout.ts";
 import { describeValue, normalizeProviderName } from "./names.ts";
 
 /** Options of {@linkcode LocalAdapter}. */
@@ -153,7 +154,9 @@ interface FolderHandle {
  *   is later (at most 100 ms ahead of the clock): records that one adapter
  *   writes into one folder keep their order, up to 100 writes in a
  *   millisecond. Between folders and between processes, the order is the
- *   clock's, to the millisecond and within those 100 ms. Files that other
+ *   clock's, to the millisecond and within those 100 ms. Statuses, results,
+ *   owner records, leases and backend records are only ever found by id, so
+ *   their files keep the filesystem's own times (no stamp). Files that other
  *   tools write in the same millisecond are ordered by inode number, which
  *   follows the order of creation on tmpfs and btrfs, and on ext4 unless a
  *   file was deleted in that millisecond. A rename keeps a file's time, so a
@@ -807,7 +810,10 @@ export class LocalAdapter implements StorageAdapter {
       const temp = `${tempFolder}/${id}.${crypto.randomUUID()}.tmp`;
       let placed = false;
       try {
-        await this.#writeTemp(temp, data, this.#stamp(storagePath), what);
+        const stamp = keepsWriteOrder(storagePath)
+          ? this.#stamp(storagePath)
+          : undefined;
+        await this.#writeTemp(temp, data, stamp, what);
         if (replace === undefined) {
           this.#link(temp, target, storagePath, what);
         } else {
@@ -920,15 +926,15 @@ export class LocalAdapter implements StorageAdapter {
   async #writeTemp(
     temp: string,
     data: Uint8Array,
-    stamp: number,
+    stamp: number | undefined,
     what: string,
   ): Promise<void> {
-    const time = new Date(stamp);
+    const time = stamp === undefined ? undefined : new Date(stamp);
     for (let attempt = 0;; attempt++) {
       try {
         if (!this.fsync && data.length <= SYNC_LIMIT) {
           Deno.writeFileSync(temp, data, { createNew: true });
-          Deno.utimeSync(temp, time, time);
+          if (time !== undefined) Deno.utimeSync(temp, time, time);
           return;
         }
         const file = await Deno.open(temp, { write: true, createNew: true });
@@ -937,7 +943,7 @@ export class LocalAdapter implements StorageAdapter {
           while (written < data.length) {
             written += await file.write(data.subarray(written));
           }
-          await file.utime(time, time);
+          if (time !== undefined) await file.utime(time, time);
           if (this.fsync) await file.sync();
         } finally {
           file.close();
