@@ -215,11 +215,13 @@ export interface WorkerOptions {
    */
   maxAttempts?: number;
   /**
-   * A job file that cannot be read is taken for one that another tool (such
-   * as sqooler's web API, which writes job files in place) is still writing
-   * while its file time is younger than this, in milliseconds: it goes back
-   * to its queue, unharmed, and is tried again a second later. Once it is
-   * older and still unreadable, the job ends ERROR.
+   * A job file that cannot be read (or whose status is not written yet) is
+   * taken for one that another tool (such as sqooler's web API, which writes
+   * job files in place) is still writing, in milliseconds: it goes back to its
+   * queue, unharmed, and is looked at again a second later, until this worker
+   * has seen it unchanged for this long (by its own monotonic clock; a file
+   * whose time is already older than this needs one look). Then the job ends
+   * ERROR.
    *
    * @default {60000}
    */
