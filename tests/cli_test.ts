@@ -792,7 +792,7 @@ Deno.test("cli jobs lists a backend's jobs with owner, age (file times for Pytho
     for (const [i, id] of QUEUED.entries()) {
       assert.match(
         text.stdout,
-        new RegExp(`^${id} +queued +- +2h ${1 - i}m +0$`, "m"),
+        new RegExp(`^${id} +queued +- +2h${i === 0 ? " 1m" : ""} +0$`, "m"),
       );
     }
     assert.match(
@@ -902,7 +902,7 @@ Deno.test("cli queue counts jobs, ages Python's queued jobs by file time, and sa
     assert.match(
       text.stdout,
       new RegExp(
-        `${stale}  lease taken 1m \\d+s ago, expired (59s|1m \\d+s) ago$`,
+        `${stale}  lease taken 1m( \\d+s)? ago, expired (59s|1m( \\d+s)?) ago$`,
         "m",
       ),
     );
@@ -1092,11 +1092,11 @@ Deno.test("cli purge removes old finished and failed jobs, lists them with --dry
     assertOk(dry);
     assert.match(
       dry.stdout,
-      /^Would remove 2 jobs of fermions that ended more than 1d 0h ago \(dry run: nothing was removed\):$/m,
+      /^Would remove 2 jobs of fermions that ended more than 1d ago \(dry run: nothing was removed\):$/m,
     );
     assert.match(
       dry.stdout,
-      new RegExp(`^${DONE} +finished +- +2d 0h ago$`, "m"),
+      new RegExp(`^${DONE} +finished +- +2d ago$`, "m"),
     );
     assertOk(dryJson);
     const report = json(dryJson.stdout) as {
@@ -1108,7 +1108,7 @@ Deno.test("cli purge removes old finished and failed jobs, lists them with --dry
     assertOk(young);
     assert.equal(
       young.stdout,
-      "Removed 0 jobs of fermions that ended more than 3d 0h ago.\n",
+      "Removed 0 jobs of fermions that ended more than 3d ago.\n",
     );
     for (const path of [...files(DONE), ...files(FAILED)]) {
       assert(await exists(path), `${path} is still there`);

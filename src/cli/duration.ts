@@ -59,6 +59,7 @@ export function parseDuration(text: string): number | undefined {
  * assert.equal(formatDuration(850), "850ms");
  * assert.equal(formatDuration(192_000), "3m 12s");
  * assert.equal(formatDuration(7_500_000), "2h 5m");
+ * assert.equal(formatDuration(30 * 86_400_000), "30d");
  * assert.equal(formatDuration(NaN), "?");
  * ```
  */
@@ -73,7 +74,10 @@ export function formatDuration(ms: number): string {
     Math.floor(seconds / 60) % 60,
     seconds % 60,
   ];
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  return `${m}m ${s}s`;
+  // The larger unit, and the smaller one only when it is not zero.
+  const pair = (big: string, small: number, unit: string) =>
+    small > 0 ? `${big} ${small}${unit}` : big;
+  if (d > 0) return pair(`${d}d`, h, "h");
+  if (h > 0) return pair(`${h}h`, m, "m");
+  return pair(`${m}m`, s, "s");
 }
