@@ -167,10 +167,7 @@ export class DocumentTransitions implements JobTransitions {
         return jobId;
       } catch (error) {
         // No owner record without its job.
-        await deleteIfExists(this.#adapter, {
-          path: metaPath(displayName),
-          id: jobId,
-        }).catch(() => {});
+        await dropOwner(this.#adapter, displayName, jobId);
         if (error instanceof AlreadyExistsError && attempt < 3) continue;
         throw error;
       }
@@ -1131,4 +1128,125 @@ function lost(ref: LeaseRef, action: string): LeaseLostError {
         : `the lease with token ${ref.token}`
     } is no longer current; it ran out and was recovered, or the job was finished or released`,
   );
+}
+
+/** Waits between the tries of {@linkcode dropOwner}, in milliseconds. */
+const DROP_OWNER_WAITS = [0, 20, 200, 1000];
+
+/**
+ * Removes the owner record of a job whose upload failed. The storage that
+ * refused the upload (too many open files, no space) may refuse this too for
+ * a moment, so it is tried a few times over about a second; an owner record
+ * that stays behind all the same is removed later by
+ * {@linkcode sweepOrphanOwners}.
+ */
+async function dropOwner(
+  adapter: StorageAdapter,
+  displayName: string,
+  jobId: string,
+): Promise<void> {
+  for (const wait of DROP_OWNER_WAITS) {
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    try {
+      await deleteIfExists(adapter, { path: metaPath(displayName), id: jobId });
+      return;
+    } catch {
+      // Tried again; the sweep takes what is left.
+    }
+  }
+}
+
+/** Whether a record exists (also when its content cannot be read). */
+async function exists(
+  adapter: StorageAdapter,
+  path: string,
+  id: string,
+): Promise<boolean> {
+  try {
+    await adapter.get(path, id);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    if (error instanceof CorruptRecordError) return true;
+    throw error;
+  }
+}
+
+/** Options of {@linkcode sweepOrphanOwners}. */
+export interface SweepOwnersOptions {
+  /** The clock, in milliseconds since the epoch. */
+  now: Clock;
+  /**
+   * Only owner records submitted longer ago than this, in milliseconds: a
+   * submission takes milliseconds, so an owner record this old without its
+   * job is left from one that failed.
+   *
+   * @default {3600000}
+   */
+  olderThanMs?: number;
+}
+
+/**
+ * Removes the owner records (`meta/<display>/<id>`) of jobs that were never
+ * queued: an upload that failed and whose owner record could not be removed
+ * then, or a process that died between the two writes of a submission. A
+ * record counts as such only when it is older than `olderThanMs` and the job
+ * is in none of the job folders and has no lease and no status, so that a job
+ * moving between folders at that moment (a claim or a release holds a lease;
+ * a job that reached a worker has a status) keeps its owner.
+ *
+ * @param adapter The storage.
+ * @param displayName The backend.
+ * @param options The clock and the age.
+ * @returns The ids whose owner records were removed.
+ * @throws {StorageError} When the storage fails.
+ */
+export async function sweepOrphanOwners(
+  adapter: StorageAdapter,
+  displayName: string,
+  options: SweepOwnersOptions,
+): Promise<string[]> {
+  const olderThanMs = options.olderThanMs ?? 3_600_000;
+  const owners = await adapter.list(metaPath(displayName));
+  if (owners.length === 0) return [];
+  // Listed in the order a job moves, so that a job moving forward meanwhile
+  // is seen in its next folder; the checks below catch the other moves.
+  const places = [
+    queuedPath(displayName),
+    RUNNING,
+    finishedPath(displayName),
+    DELETED,
+  ];
+  const known = new Set<string>();
+  for (const place of places) {
+    for (const id of await adapter.list(place)) known.add(id);
+  }
+  const removed: string[] = [];
+  for (const id of owners) {
+    if (known.has(id)) continue;
+    const meta = await readIfReadable(
+      adapter,
+      { path: metaPath(displayName), id },
+      JobMeta,
+    ).catch((error) => {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    });
+    if (meta === undefined || meta.submitted_at === null) continue;
+    const submitted = parseStoredTime(meta.submitted_at);
+    if (!(options.now() - submitted > olderThanMs)) continue;
+    if (
+      await exists(adapter, leasesPath(displayName), id) ||
+      await exists(adapter, statusPath(displayName), id)
+    ) continue;
+    let found = false;
+    for (const place of places) {
+      if (await exists(adapter, place, id)) found = true;
+    }
+    if (found) continue;
+    if (await deleteIfExists(adapter, { path: metaPath(displayName), id })) {
+      removed.push(id);
+    }
+  }
+  return removed;
 }

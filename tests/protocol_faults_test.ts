@@ -9,11 +9,13 @@ import { join } from "node:path";
 import {
   cancelJob,
   DELETED,
+  finishedPath,
   getNextJobInQueue,
   getStatus,
   leasesPath,
   LocalAdapter,
   MemoryAdapter,
+  metaPath,
   type MoveOldestOptions,
   purgeJobs,
   queuedPath,
@@ -22,11 +24,17 @@ import {
   runWorker,
   statusPath,
   type StorageAdapter,
+  StorageError,
   uploadConfig,
+  uploadJob,
   type WorkerEvent,
 } from "@sqooler/storage";
-import { FaultyAdapter, testBackendConfig } from "@sqooler/storage/testing";
-import { zeros } from "./support/fixtures.ts";
+import {
+  FaultyAdapter,
+  storageFault,
+  testBackendConfig,
+} from "@sqooler/storage/testing";
+import { jobOf, zeros } from "./support/fixtures.ts";
 import { withTempDir } from "./support/folders.ts";
 import { submitJobs } from "./support/store.ts";
 
@@ -319,4 +327,74 @@ Deno.test("a job cancelled just as it returns is counted as failed, as recorded"
   assert.deepEqual(summary, { done: 0, failed: 1, released: 0, errors: 0 });
   const status = await getStatus(adapter, { ...ALICE, jobId });
   assert.equal(status.error_message, "Cancelled by bob.");
+});
+
+Deno.test("an upload refused for lack of file descriptors leaves no owner record, also when the first removal of it is refused too", async () => {
+  for (const adapter of [new MemoryAdapter()]) {
+    await uploadConfig(adapter, SPINS);
+    let refusedDeletes = 0;
+    const faulty = new FaultyAdapter(adapter, {
+      before(operation) {
+        if (
+          operation.method === "upload" &&
+          operation.path === queuedPath(DISPLAY)
+        ) {
+          throw storageFault("EMFILE", operation);
+        }
+        if (
+          operation.method === "delete" &&
+          operation.path === metaPath(DISPLAY) && refusedDeletes < 2
+        ) {
+          refusedDeletes++;
+          throw storageFault("EMFILE", operation);
+        }
+      },
+    });
+    const job = jobOf();
+    await assert.rejects(
+      uploadJob(faulty, { job, ...ALICE }),
+      (error: unknown) =>
+        error instanceof StorageError && error.code === "EMFILE",
+    );
+    assert.equal(refusedDeletes, 2);
+    assert.deepEqual(await adapter.list(metaPath(DISPLAY)), []);
+  }
+});
+
+Deno.test("a worker removes at its start the owner records that failed submissions left, and only those", async () => {
+  await withTempDir(async (basePath) => {
+    const adapter = new LocalAdapter({ basePath });
+    const [queued, done] = await store(adapter, 2);
+    const old = (jobId: string, ms: number) => ({
+      job_id: jobId,
+      username: "alice",
+      submitted_at: new Date(T0 + ms).toISOString(),
+      attempts: 0,
+    });
+    // Owner records without a job: two hours old, a minute old, and two hours
+    // old with a status (a job that a worker saw; its owner stays).
+    await adapter.upload(metaPath(DISPLAY), "orphan", old("orphan", 0));
+    await adapter.upload(metaPath(DISPLAY), "recent", old("recent", 7_140_000));
+    await adapter.upload(metaPath(DISPLAY), "withstatus", old("withstatus", 0));
+    await adapter.upload(statusPath(DISPLAY), "withstatus", {
+      job_id: "withstatus",
+      status: "ERROR",
+      detail: "",
+      error_message: "gone",
+    });
+    // A job that finished long ago keeps its owner.
+    await adapter.move(queuedPath(DISPLAY), finishedPath(DISPLAY), done);
+    const events: WorkerEvent[] = [];
+    await runWorker(adapter, {
+      backends: { [DISPLAY]: { config: SPINS, execute: () => [] } },
+      untilIdle: true,
+      now: at(7_200_000),
+      onEvent: (event) => void events.push(event),
+      pollIntervalMs: 1,
+    });
+    const owners = (await adapter.list(metaPath(DISPLAY))).sort();
+    assert.deepEqual(owners, [done, queued, "recent", "withstatus"].sort());
+    assert.deepEqual(events.filter((e) => e.type === "error"), []);
+    adapter.close();
+  });
 });
