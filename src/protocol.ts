@@ -166,12 +166,49 @@ export class DocumentTransitions implements JobTransitions {
         await this.#adapter.upload(queuedPath(displayName), jobId, job);
         return jobId;
       } catch (error) {
-        // No owner record without its job.
-        await dropOwner(this.#adapter, displayName, jobId);
+        // No owner record without its job, and no job without its owner: a
+        // job that is queued all the same (an upload that failed after its
+        // file was in place, such as a folder sync) is taken out again, and
+        // the owner record is removed only when the job is surely nowhere.
+        if (
+          error instanceof AlreadyExistsError ||
+          await this.#withdraw(displayName, jobId)
+        ) {
+          await dropOwner(this.#adapter, displayName, jobId);
+        }
         if (error instanceof AlreadyExistsError && attempt < 3) continue;
         throw error;
       }
     }
+  }
+
+  /**
+   * After a failed upload of a job: takes the job out of its queue if it got
+   * there, and tells whether it is surely nowhere now. A job that a worker
+   * took meanwhile (it has a lease, or is in a later folder) is somewhere;
+   * the places are looked at in the order a job moves, and its lease and
+   * queue again last, so that a job moving meanwhile is seen. When the
+   * storage cannot tell, the answer is no: an owner record without its job
+   * holds nothing, a job without its owner would be anyone's.
+   */
+  async #withdraw(displayName: string, jobId: string): Promise<boolean> {
+    return await retrying(async () => {
+      const key = { path: queuedPath(displayName), id: jobId };
+      if (await deleteIfExists(this.#adapter, key)) return true;
+      for (
+        const path of [
+          leasesPath(displayName),
+          RUNNING,
+          finishedPath(displayName),
+          DELETED,
+          queuedPath(displayName),
+          leasesPath(displayName),
+        ]
+      ) {
+        if (await exists(this.#adapter, path, jobId)) return false;
+      }
+      return true;
+    }, false);
   }
 
   /** Creates a lease for the oldest free job, then moves the job; the move decides. */
@@ -1113,11 +1150,20 @@ function sameLease(stored: unknown, expected: Lease | undefined): boolean {
   if (expected === undefined || typeof stored !== "object" || stored === null) {
     return false;
   }
+  // Every field that a swap may change or that a decision reads: a lease
+  // written by an earlier version (no token, state, renewed_at or
+  // cancel_requested) compares with its parsed form, and a cancel request
+  // that came in since the lease was read makes the swap read it again.
   const lease = stored as Partial<Lease>;
   return (lease.token ?? "") === expected.token &&
     (lease.state ?? "running") === expected.state &&
+    lease.claimed_at === expected.claimed_at &&
     lease.expires_at === expected.expires_at &&
-    (lease.renewed_at ?? lease.claimed_at) === expected.renewed_at;
+    (lease.renewed_at ?? lease.claimed_at) ===
+      (expected.renewed_at ?? expected.claimed_at) &&
+    (lease.cancel_requested ?? null) === (expected.cancel_requested ?? null) &&
+    (lease.attempts ?? null) === (expected.attempts ?? null) &&
+    (lease.error_message ?? null) === (expected.error_message ?? null);
 }
 
 function lost(ref: LeaseRef, action: string): LeaseLostError {
@@ -1130,30 +1176,42 @@ function lost(ref: LeaseRef, action: string): LeaseLostError {
   );
 }
 
-/** Waits between the tries of {@linkcode dropOwner}, in milliseconds. */
-const DROP_OWNER_WAITS = [0, 20, 200, 1000];
+/** Waits before each try of {@linkcode retrying}, in milliseconds. */
+const RETRY_WAITS = [0, 20, 200, 1000];
 
 /**
- * Removes the owner record of a job whose upload failed. The storage that
- * refused the upload (too many open files, no space) may refuse this too for
- * a moment, so it is tried a few times over about a second; an owner record
- * that stays behind all the same is removed later by
- * {@linkcode sweepOrphanOwners}.
+ * Runs a step of the clean-up after a failed upload, trying again a little
+ * later when the storage refuses: the storage that refused the upload (too
+ * many open files, no space) may refuse the next call too, for a moment.
+ *
+ * @returns What the step returns, or `fallback` when every try failed.
+ */
+async function retrying<T>(step: () => Promise<T>, fallback: T): Promise<T> {
+  for (const wait of RETRY_WAITS) {
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    try {
+      return await step();
+    } catch {
+      // Tried again, a little later.
+    }
+  }
+  return fallback;
+}
+
+/**
+ * Removes the owner record of a job whose upload failed, trying for about a
+ * second. An owner record that stays behind all the same holds no job, and
+ * no id is made twice: nothing reads it.
  */
 async function dropOwner(
   adapter: StorageAdapter,
   displayName: string,
   jobId: string,
 ): Promise<void> {
-  for (const wait of DROP_OWNER_WAITS) {
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    try {
-      await deleteIfExists(adapter, { path: metaPath(displayName), id: jobId });
-      return;
-    } catch {
-      // Tried again; the sweep takes what is left.
-    }
-  }
+  await retrying(
+    () => deleteIfExists(adapter, { path: metaPath(displayName), id: jobId }),
+    false,
+  );
 }
 
 /** Whether a record exists (also when its content cannot be read). */
@@ -1170,83 +1228,4 @@ async function exists(
     if (error instanceof CorruptRecordError) return true;
     throw error;
   }
-}
-
-/** Options of {@linkcode sweepOrphanOwners}. */
-export interface SweepOwnersOptions {
-  /** The clock, in milliseconds since the epoch. */
-  now: Clock;
-  /**
-   * Only owner records submitted longer ago than this, in milliseconds: a
-   * submission takes milliseconds, so an owner record this old without its
-   * job is left from one that failed.
-   *
-   * @default {3600000}
-   */
-  olderThanMs?: number;
-}
-
-/**
- * Removes the owner records (`meta/<display>/<id>`) of jobs that were never
- * queued: an upload that failed and whose owner record could not be removed
- * then, or a process that died between the two writes of a submission. A
- * record counts as such only when it is older than `olderThanMs` and the job
- * is in none of the job folders and has no lease and no status, so that a job
- * moving between folders at that moment (a claim or a release holds a lease;
- * a job that reached a worker has a status) keeps its owner.
- *
- * @param adapter The storage.
- * @param displayName The backend.
- * @param options The clock and the age.
- * @returns The ids whose owner records were removed.
- * @throws {StorageError} When the storage fails.
- */
-export async function sweepOrphanOwners(
-  adapter: StorageAdapter,
-  displayName: string,
-  options: SweepOwnersOptions,
-): Promise<string[]> {
-  const olderThanMs = options.olderThanMs ?? 3_600_000;
-  const owners = await adapter.list(metaPath(displayName));
-  if (owners.length === 0) return [];
-  // Listed in the order a job moves, so that a job moving forward meanwhile
-  // is seen in its next folder; the checks below catch the other moves.
-  const places = [
-    queuedPath(displayName),
-    RUNNING,
-    finishedPath(displayName),
-    DELETED,
-  ];
-  const known = new Set<string>();
-  for (const place of places) {
-    for (const id of await adapter.list(place)) known.add(id);
-  }
-  const removed: string[] = [];
-  for (const id of owners) {
-    if (known.has(id)) continue;
-    const meta = await readIfReadable(
-      adapter,
-      { path: metaPath(displayName), id },
-      JobMeta,
-    ).catch((error) => {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    });
-    if (meta === undefined || meta.submitted_at === null) continue;
-    const submitted = parseStoredTime(meta.submitted_at);
-    if (!(options.now() - submitted > olderThanMs)) continue;
-    if (
-      await exists(adapter, leasesPath(displayName), id) ||
-      await exists(adapter, statusPath(displayName), id)
-    ) continue;
-    let found = false;
-    for (const place of places) {
-      if (await exists(adapter, place, id)) found = true;
-    }
-    if (found) continue;
-    if (await deleteIfExists(adapter, { path: metaPath(displayName), id })) {
-      removed.push(id);
-    }
-  }
-  return removed;
 }

@@ -2,16 +2,20 @@
 // a claimer that stalls past its lease, an empty lease after a power cut, a
 // layout whose moves cannot be atomic, a result that cannot be written, a
 // worker stopped again and again, a job whose status is not written yet, a
-// purge that meets a cancel, and a cancel that comes as a job returns.
+// purge that meets a cancel, and a cancel that comes as a job returns. And
+// what a second review found: leases written by an earlier version of this
+// library, a cancel request that a swap read before it came in, and a job
+// upload that failed after the job was in place.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   cancelJob,
   DELETED,
-  finishedPath,
+  extendLease,
   getNextJobInQueue,
   getStatus,
+  type Job,
   leasesPath,
   LocalAdapter,
   MemoryAdapter,
@@ -25,16 +29,19 @@ import {
   statusPath,
   type StorageAdapter,
   StorageError,
+  updateInDatabase,
   uploadConfig,
   uploadJob,
+  uploadStatus,
   type WorkerEvent,
 } from "@sqooler/storage";
 import {
   FaultyAdapter,
+  PausePoint,
   storageFault,
   testBackendConfig,
 } from "@sqooler/storage/testing";
-import { jobOf, zeros } from "./support/fixtures.ts";
+import { doneStatus, jobOf, zeros } from "./support/fixtures.ts";
 import { withTempDir } from "./support/folders.ts";
 import { submitJobs } from "./support/store.ts";
 
@@ -361,40 +368,208 @@ Deno.test("an upload refused for lack of file descriptors leaves no owner record
   }
 });
 
-Deno.test("a worker removes at its start the owner records that failed submissions left, and only those", async () => {
+const JOB: Job = {
+  experiment_0: {
+    instructions: [["measure", [0], []]],
+    num_wires: 1,
+    shots: 1,
+    wire_order: "interleaved",
+  },
+};
+
+function resultOf(jobId: string) {
+  return {
+    backend_name: null,
+    display_name: DISPLAY,
+    backend_version: SPINS.version,
+    job_id: jobId,
+    qobj_id: null,
+    success: true,
+    status: "DONE" as const,
+    header: {},
+    results: zeros(JOB),
+  };
+}
+
+/** A submitted job with its status, and a lease as versions before fencing wrote it. */
+async function withOldLease(adapter: StorageAdapter, { running = true } = {}) {
+  await uploadConfig(adapter, SPINS);
+  const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+  await uploadStatus(adapter, { ...ALICE, jobId });
+  if (running) await adapter.move(queuedPath(DISPLAY), RUNNING, jobId);
+  await adapter.upload(leasesPath(DISPLAY), jobId, {
+    job_id: jobId,
+    claimed_at: "2026-01-01T10:00:00Z",
+    expires_at: "2026-01-01T10:10:00Z",
+  });
+  return jobId;
+}
+
+Deno.test("recovery puts back the job of a stale lease that an earlier version wrote (no token, state or renewed_at)", async () => {
   await withTempDir(async (basePath) => {
     const adapter = new LocalAdapter({ basePath });
-    const [queued, done] = await store(adapter, 2);
-    const old = (jobId: string, ms: number) => ({
-      job_id: jobId,
-      username: "alice",
-      submitted_at: new Date(T0 + ms).toISOString(),
-      attempts: 0,
+    const jobId = await withOldLease(adapter);
+    const report = await recoverStaleJobs(adapter, { displayName: DISPLAY });
+    assert.deepEqual(report.requeued, [jobId]);
+    assert.deepEqual(await adapter.list(queuedPath(DISPLAY)), [jobId]);
+    assert.deepEqual(await adapter.list(RUNNING), []);
+    adapter.close();
+  });
+});
+
+Deno.test("a token-less outcome completes a job that holds an earlier version's lease", async () => {
+  await withTempDir(async (basePath) => {
+    const adapter = new LocalAdapter({ basePath });
+    const jobId = await withOldLease(adapter);
+    await updateInDatabase(adapter, {
+      jobId,
+      displayName: DISPLAY,
+      status: doneStatus(jobId),
+      result: resultOf(jobId),
     });
-    // Owner records without a job: two hours old, a minute old, and two hours
-    // old with a status (a job that a worker saw; its owner stays).
-    await adapter.upload(metaPath(DISPLAY), "orphan", old("orphan", 0));
-    await adapter.upload(metaPath(DISPLAY), "recent", old("recent", 7_140_000));
-    await adapter.upload(metaPath(DISPLAY), "withstatus", old("withstatus", 0));
-    await adapter.upload(statusPath(DISPLAY), "withstatus", {
-      job_id: "withstatus",
-      status: "ERROR",
-      detail: "",
-      error_message: "gone",
+    assert.equal(
+      (await getStatus(adapter, { ...ALICE, jobId })).status,
+      "DONE",
+    );
+    assert.deepEqual(await adapter.list(leasesPath(DISPLAY)), []);
+    adapter.close();
+  });
+});
+
+Deno.test("a queued job with an earlier version's stale lease (its claimer died before the move) is taken after recovery", async () => {
+  await withTempDir(async (basePath) => {
+    const adapter = new LocalAdapter({ basePath });
+    const jobId = await withOldLease(adapter, { running: false });
+    await recoverStaleJobs(adapter, { displayName: DISPLAY });
+    assert.equal((await getNextJobInQueue(adapter, DISPLAY)).job_id, jobId);
+    adapter.close();
+  });
+});
+
+/** A running job and its claim's token. */
+async function runningJob(adapter: StorageAdapter) {
+  await uploadConfig(adapter, SPINS);
+  const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+  await uploadStatus(adapter, { ...ALICE, jobId });
+  const next = await getNextJobInQueue(adapter, DISPLAY);
+  assert.equal(next.job_id, jobId);
+  return { jobId, token: next.token! };
+}
+
+Deno.test("a cancel that comes in while an outcome checks its result ends the job ERROR, not DONE", async () => {
+  await withTempDir(async (basePath) => {
+    const adapter = new LocalAdapter({ basePath });
+    const { jobId, token } = await runningJob(adapter);
+    // The outcome has read the lease and is reading the job to check the result.
+    const pause = new PausePoint((op) =>
+      op.method === "get" && op.path === RUNNING
+    );
+    const recording = updateInDatabase(new FaultyAdapter(adapter, pause), {
+      jobId,
+      displayName: DISPLAY,
+      token,
+      status: doneStatus(jobId),
+      result: resultOf(jobId),
     });
-    // A job that finished long ago keeps its owner.
-    await adapter.move(queuedPath(DISPLAY), finishedPath(DISPLAY), done);
-    const events: WorkerEvent[] = [];
-    await runWorker(adapter, {
-      backends: { [DISPLAY]: { config: SPINS, execute: () => [] } },
-      untilIdle: true,
-      now: at(7_200_000),
-      onEvent: (event) => void events.push(event),
-      pollIntervalMs: 1,
+    await pause.reached;
+    assert.equal(
+      await cancelJob(adapter, { ...ALICE, jobId, by: "alice" }),
+      "requested",
+    );
+    pause.resume();
+    await recording;
+    const status = await getStatus(adapter, { ...ALICE, jobId });
+    assert.equal(status.status, "ERROR");
+    assert.equal(status.error_message, "Cancelled by alice.");
+    adapter.close();
+  });
+});
+
+Deno.test("a cancel that comes in while the lease is renewed stays: the job then ends ERROR", async () => {
+  await withTempDir(async (basePath) => {
+    const adapter = new LocalAdapter({ basePath });
+    const { jobId, token } = await runningJob(adapter);
+    // The lease keeper has read the lease and is about to swap it.
+    const pause = new PausePoint((op) =>
+      op.method === "update" && op.path === leasesPath(DISPLAY)
+    );
+    const extending = extendLease(new FaultyAdapter(adapter, pause), {
+      displayName: DISPLAY,
+      jobId,
+      token,
     });
-    const owners = (await adapter.list(metaPath(DISPLAY))).sort();
-    assert.deepEqual(owners, [done, queued, "recent", "withstatus"].sort());
-    assert.deepEqual(events.filter((e) => e.type === "error"), []);
+    await pause.reached;
+    assert.equal(await cancelJob(adapter, { ...ALICE, jobId }), "requested");
+    pause.resume();
+    const lease = await extending;
+    assert.equal(lease.cancel_requested, "Cancelled by alice.");
+    await updateInDatabase(adapter, {
+      jobId,
+      displayName: DISPLAY,
+      token,
+      status: doneStatus(jobId),
+      result: resultOf(jobId),
+    });
+    assert.equal(
+      (await getStatus(adapter, { ...ALICE, jobId })).status,
+      "ERROR",
+    );
+    adapter.close();
+  });
+});
+
+/**
+ * An adapter whose upload of a job puts the job in place and then fails, as a
+ * folder sync after the file's link can; `between` runs in between.
+ */
+function failingAfterUpload(
+  inner: StorageAdapter,
+  between: () => Promise<void> = async () => {},
+): StorageAdapter {
+  return new FaultyAdapter(inner, {
+    async before(operation) {
+      if (
+        operation.method === "upload" && operation.path === queuedPath(DISPLAY)
+      ) {
+        await inner.upload(operation.path, operation.id!, JOB);
+        await between();
+        throw storageFault("EIO", operation);
+      }
+    },
+  });
+}
+
+Deno.test("a job upload that fails after the job was in place changes nothing: the job is taken out again, with its owner record", async () => {
+  await withTempDir(async (basePath) => {
+    const adapter = new LocalAdapter({ basePath });
+    await uploadConfig(adapter, SPINS);
+    await assert.rejects(
+      uploadJob(failingAfterUpload(adapter), { job: JOB, ...ALICE }),
+      (error: unknown) => error instanceof StorageError && error.code === "EIO",
+    );
+    assert.deepEqual(await adapter.list(queuedPath(DISPLAY)), []);
+    assert.deepEqual(await adapter.list(metaPath(DISPLAY)), []);
+    adapter.close();
+  });
+});
+
+Deno.test("a job that a worker took before its failed upload was cleaned up keeps its owner: nobody else can read it", async () => {
+  await withTempDir(async (basePath) => {
+    const adapter = new LocalAdapter({ basePath });
+    await uploadConfig(adapter, SPINS);
+    let taken = "";
+    const api = failingAfterUpload(adapter, async () => {
+      taken = (await getNextJobInQueue(adapter, DISPLAY)).job_id;
+    });
+    await assert.rejects(uploadJob(api, { job: JOB, ...ALICE }), StorageError);
+    assert.deepEqual(await adapter.list(RUNNING), [taken]);
+    assert.deepEqual(await adapter.list(metaPath(DISPLAY)), [taken]);
+    const asEve = await getStatus(adapter, {
+      displayName: DISPLAY,
+      username: "eve",
+      jobId: taken,
+    });
+    assert.equal(asEve.status, "ERROR");
     adapter.close();
   });
 });

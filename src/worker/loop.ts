@@ -13,7 +13,6 @@ import { getConfig, uploadConfig } from "../backends.ts";
 import { CorruptRecordError, LeaseLostError } from "../errors.ts";
 import { getNextJobInQueue } from "../jobs.ts";
 import { recoverStaleJobs, releaseJob } from "../queue.ts";
-import { sweepOrphanOwners } from "../protocol.ts";
 import { publicFromPrivate } from "../signing.ts";
 import {
   type Held,
@@ -249,26 +248,6 @@ class Worker {
     }
   }
 
-  /**
-   * Removes the owner records that failed submissions left (once per backend,
-   * at the start). Storages with native transitions submit in one
-   * transaction and leave none.
-   */
-  async #sweepOwners(displayName: string): Promise<void> {
-    if (this.#adapter.transitions) return;
-    try {
-      await sweepOrphanOwners(this.#adapter, displayName, { now: this.#s.now });
-    } catch (error) {
-      this.#error(
-        `Could not remove orphan owner records of ${displayName}`,
-        error,
-        {
-          displayName,
-        },
-      );
-    }
-  }
-
   /** Uploads the config (once) and recovers stale jobs; retried next round on failure. */
   async #prepare(entry: Entry): Promise<void> {
     const { displayName } = entry;
@@ -280,7 +259,6 @@ class Worker {
         });
       }
       this.#ready.add(displayName);
-      if (!ready) await this.#sweepOwners(displayName);
       await this.#checkConfig(entry);
       const report = await recoverStaleJobs(this.#adapter, {
         displayName,
