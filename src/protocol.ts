@@ -189,13 +189,14 @@ export class DocumentTransitions implements JobTransitions {
     const prepare = async (id: string) => {
       if (terms.skip?.has(id)) return false;
       const now = terms.now();
+      const at = iso(now);
       const fresh: Lease = {
         job_id: id,
         token,
         state: "running",
-        claimed_at: iso(now),
+        claimed_at: at,
         expires_at: iso(now + terms.leaseMs),
-        renewed_at: iso(now),
+        renewed_at: at,
         attempts: null,
         error_message: null,
         cancel_requested: null,

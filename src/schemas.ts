@@ -968,6 +968,10 @@ const MS_THRESHOLD = 2e10;
  */
 export function parseStoredTime(value: string | number): number {
   if (typeof value === "number") return unixTime(value);
+  if (value.length === 24) {
+    const canonical = canonicalTime(value);
+    if (canonical !== undefined) return canonical;
+  }
   const match = TIME.exec(value);
   if (match === null) {
     return DIGITS.test(value) ? unixTime(Number(value)) : NaN;
@@ -1000,6 +1004,47 @@ export function parseStoredTime(value: string | number): number {
     utc = date.getTime();
   }
   return utc - offset;
+}
+
+/**
+ * parseStoredTime() of the spelling this library writes,
+ * `YYYY-MM-DDTHH:MM:SS.sssZ` (from the year 100 on), without the regular
+ * expression: the same number, or `NaN` for a day or time that does not
+ * exist; `undefined` for text of any other shape, which the full reading
+ * takes.
+ */
+function canonicalTime(value: string): number | undefined {
+  if (
+    value.charCodeAt(4) !== 0x2d || value.charCodeAt(7) !== 0x2d ||
+    value.charCodeAt(10) !== 0x54 || value.charCodeAt(13) !== 0x3a ||
+    value.charCodeAt(16) !== 0x3a || value.charCodeAt(19) !== 0x2e ||
+    value.charCodeAt(23) !== 0x5a
+  ) return undefined;
+  const year = digits(value, 0, 4), month = digits(value, 5, 2);
+  const day = digits(value, 8, 2), hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2), second = digits(value, 17, 2);
+  const ms = digits(value, 20, 3);
+  // Not digits (-1), or a year that Date.UTC reads otherwise.
+  if (
+    year < 100 || month < 0 || day < 0 || hour < 0 || minute < 0 ||
+    second < 0 || ms < 0
+  ) return undefined;
+  if (
+    month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
+    hour > 23 || minute > 59 || second > 59
+  ) return NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** The number that `count` ASCII digits from `start` spell, or -1. */
+function digits(text: string, start: number, count: number): number {
+  let n = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
