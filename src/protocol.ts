@@ -73,6 +73,7 @@ import {
   readRecord,
 } from "./records.ts";
 import {
+  formatTime,
   JobMeta,
   Lease,
   type LeaseState,
@@ -120,7 +121,7 @@ export function isFinal(status: { status?: unknown } | undefined): boolean {
   return status?.status === "DONE" || status?.status === "ERROR";
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = formatTime;
 
 /** How many times a compare-and-swap is tried when others keep changing the record. */
 const CAS_ROUNDS = 8;

@@ -1047,6 +1047,56 @@ function digits(text: string, start: number, count: number): number {
   return n;
 }
 
+/** The first time whose year has five digits: 10000-01-01T00:00:00Z. */
+const YEAR_10000_MS = 253_402_300_800_000;
+
+/**
+ * A time as `Date.prototype.toISOString()` writes it
+ * (`YYYY-MM-DDTHH:MM:SS.sssZ`), without making a `Date`: the same text for
+ * every time value.
+ *
+ * @internal
+ * @param ms Milliseconds since the epoch.
+ * @returns The time in ISO 8601.
+ * @throws {RangeError} When `ms` is not a time that a `Date` can hold.
+ */
+export function formatTime(ms: number): string {
+  if (!(ms >= 0 && ms < YEAR_10000_MS) || ms % 1 !== 0) {
+    // Before 1970, fractions of a millisecond, years of five digits and
+    // more: the Date object's own rules.
+    return new Date(ms).toISOString();
+  }
+  // The civil date of a day count (H. Hinnant's days_from_civil, inverted),
+  // on a calendar whose years begin on 1 March.
+  const days = Math.floor(ms / 86_400_000);
+  const shifted = days + 719_468;
+  const era = Math.floor(shifted / 146_097);
+  const dayOfEra = shifted - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) -
+      Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra -
+    (365 * yearOfEra + Math.floor(yearOfEra / 4) -
+      Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const time = ms - days * 86_400_000;
+  return padded(year, 4) + "-" + padded(month, 2) + "-" + padded(day, 2) +
+    "T" + padded(Math.floor(time / 3_600_000), 2) + ":" +
+    padded(Math.floor(time / 60_000) % 60, 2) + ":" +
+    padded(Math.floor(time / 1000) % 60, 2) + "." + padded(time % 1000, 3) +
+    "Z";
+}
+
+/** A whole number ≥ 0 with leading zeros to `width` digits. */
+function padded(n: number, width: number): string {
+  const text = String(n);
+  return text.length >= width ? text : "000".slice(text.length - width) + text;
+}
+
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function daysIn(year: number, month: number): number {

@@ -13,6 +13,7 @@ import {
   Result,
   StatusMsg,
 } from "@sqooler/storage";
+import { formatTime, parseStoredTime } from "../src/schemas.ts";
 
 const CONFIG = {
   description: "Fermions in a tweezer array",
@@ -284,4 +285,75 @@ Deno.test("JobMeta fills in its defaults and Lease needs both times", () => {
   });
   assert(!Lease.safeParse({ ...lease, expires_at: "later" }).success);
   assert(!Lease.safeParse({ ...lease, state: "lost" }).success);
+});
+
+Deno.test("parseStoredTime reads the spelling this library writes as Date.parse does, and refuses days that do not exist", () => {
+  for (
+    const time of [
+      "2026-11-28T04:27:46.819Z",
+      "2024-02-29T23:59:59.999Z",
+      "2000-02-29T00:00:00.000Z",
+      "0100-01-01T00:00:00.000Z",
+      "0099-12-31T23:59:59.999Z",
+      "0000-01-01T00:00:00.000Z",
+      "9999-12-31T23:59:59.999Z",
+    ]
+  ) {
+    assert.equal(parseStoredTime(time), Date.parse(time), time);
+  }
+  for (
+    const time of [
+      "2026-02-29T10:00:00.000Z",
+      "1900-02-29T10:00:00.000Z",
+      "2026-04-31T10:00:00.000Z",
+      "2026-13-01T10:00:00.000Z",
+      "2026-00-01T10:00:00.000Z",
+      "2026-11-00T10:00:00.000Z",
+      "2026-11-28T24:00:00.000Z",
+      "2026-11-28T10:60:00.000Z",
+      "2026-11-28T10:00:60.000Z",
+      "2026-11-28T10:00:0x.000Z",
+      "2026-11-28T10:00:00.00xZ",
+      "2026-11-28T10:00:00.000Y",
+    ]
+  ) {
+    assert(Number.isNaN(parseStoredTime(time)), time);
+  }
+  // Other spellings of 24 characters still take the full reading.
+  assert.equal(
+    parseStoredTime("2026-11-28t04:27:46.819Z"),
+    Date.parse("2026-11-28T04:27:46.819Z"),
+  );
+  assert.equal(
+    parseStoredTime("2026-11-28T04:27:46+05:30"),
+    Date.parse("2026-11-28T04:27:46+05:30"),
+  );
+  assert.equal(
+    parseStoredTime("2026-11-28T04:27:46.8192Z"),
+    Date.parse("2026-11-28T04:27:46.819Z"),
+  );
+});
+
+Deno.test("formatTime writes every time as toISOString does", () => {
+  const times = [
+    0,
+    -0,
+    1,
+    0.5,
+    -1,
+    -8.64e15,
+    8.64e15,
+    951_782_400_000, // 2000-02-29
+    253_402_300_799_999, // the last millisecond of 9999
+    253_402_300_800_000, // 10000-01-01
+  ];
+  for (let day = 0; day < 2_932_897; day += 29) {
+    times.push(day * 86_400_000 + ((day * 7919) % 86_400_000));
+  }
+  for (const ms of times) {
+    assert.equal(formatTime(ms), new Date(ms).toISOString(), String(ms));
+  }
+  for (const ms of [NaN, Infinity, 8.64e15 + 1]) {
+    assert.throws(() => formatTime(ms), RangeError);
+  }
 });
