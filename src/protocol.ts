@@ -248,7 +248,13 @@ export class DocumentTransitions implements JobTransitions {
     // A claimer that stalled between its lease and its move for longer than
     // the lease may find its lease removed by a recovery (the job was still
     // queued then): the job is in hand now, so its lease is made again.
-    const held = await this.#readLease(displayName, jobId);
+    // The lease that this claim wrote, when it is still stored as written,
+    // is not checked again (its times are, for a clock past the year 9999).
+    const held = await this.#readLease(
+      displayName,
+      jobId,
+      Number.isNaN(parseStoredTime(lease.expires_at)) ? undefined : lease,
+    );
     if (held?.token !== token) {
       if (held !== undefined) {
         // Another's lease on a job that this claimer moved: it cannot be, but
@@ -567,13 +573,22 @@ export class DocumentTransitions implements JobTransitions {
     return report;
   }
 
-  /** A job's lease; one that cannot be read counts as none. */
+  /**
+   * A job's lease; one that cannot be read counts as none. `written` is a
+   * lease that the caller wrote (see {@linkcode readRecord}).
+   */
   async #readLease(
     displayName: string,
     jobId: string,
+    written?: Lease,
   ): Promise<Lease | undefined> {
     try {
-      return await this.lease(displayName, jobId);
+      return await readRecord(
+        this.#adapter,
+        { path: leasesPath(displayName), id: jobId },
+        Lease,
+        written,
+      );
     } catch (error) {
       if (error instanceof CorruptRecordError) return undefined;
       throw error;
