@@ -108,11 +108,17 @@ export function transitionsOf(adapter: StorageAdapter): JobTransitions {
   return adapter.transitions ?? new DocumentTransitions(adapter);
 }
 
+/** Each byte's two hex digits, `00` to `ff`. */
+const HEX_BYTES = Array.from(
+  { length: 256 },
+  (_, byte) => byte.toString(16).padStart(2, "0"),
+);
+
 /** A fresh fencing token: 128 random bits as 32 hex characters. */
 export function newToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   let token = "";
-  for (const byte of bytes) token += byte.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) token += HEX_BYTES[bytes[i]];
   return token;
 }
 
