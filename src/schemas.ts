@@ -938,6 +938,8 @@ export function check<T>(
   schema: Schema<T>,
   data: unknown,
 ): { ok: true; value: T } | { ok: false; reason: string } {
+  const quick = QUICK_READS.get(schema)?.(data);
+  if (quick !== undefined) return { ok: true, value: quick as T };
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data };
   const issues = (result.error as z.ZodError).issues ?? [];
@@ -948,6 +950,90 @@ export function check<T>(
         : issue.message
     ).join("; ") || result.error.message;
   return { ok: false, reason };
+}
+
+/**
+ * Hand-written readings of the records that every job reads (an owner
+ * record, a lease) in the one form that this library writes them: every
+ * field present with a valid value, and no other field. They return what
+ * the schema returns for such a record (the same fields in the schema's
+ * order), and `undefined` for any other data, which the schema then reads.
+ */
+const QUICK_READS = new Map<Schema<unknown>, (data: unknown) => unknown>([
+  [JobMeta, quickJobMeta],
+  [Lease, quickLease],
+]);
+
+/**
+ * The fields of data in the order of `keys`, when data is an object whose
+ * own keys are exactly these.
+ */
+function fieldsOf(
+  data: unknown,
+  keys: readonly string[],
+): Record<string, unknown> | undefined {
+  if (
+    typeof data !== "object" || data === null || Array.isArray(data) ||
+    Object.keys(data).length !== keys.length
+  ) return undefined;
+  const fields: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (!Object.hasOwn(data, key)) return undefined;
+    fields[key] = (data as Record<string, unknown>)[key];
+  }
+  return fields;
+}
+
+function isCount(value: unknown): boolean {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+}
+
+function isTime(value: unknown): boolean {
+  return typeof value === "string" && !Number.isNaN(parseStoredTime(value));
+}
+
+function isOptionalString(value: unknown): boolean {
+  return value === null || typeof value === "string";
+}
+
+const META_KEYS = ["job_id", "username", "submitted_at", "attempts"];
+
+function quickJobMeta(data: unknown): JobMeta | undefined {
+  const meta = fieldsOf(data, META_KEYS);
+  if (
+    meta === undefined || typeof meta.job_id !== "string" ||
+    !isOptionalString(meta.username) ||
+    !(meta.submitted_at === null || isTime(meta.submitted_at)) ||
+    !isCount(meta.attempts)
+  ) return undefined;
+  return meta as unknown as JobMeta;
+}
+
+const LEASE_KEYS = [
+  "job_id",
+  "token",
+  "state",
+  "claimed_at",
+  "expires_at",
+  "renewed_at",
+  "attempts",
+  "error_message",
+  "cancel_requested",
+];
+const LEASE_STATES = new Set<unknown>(["running", "done", "error", "requeue"]);
+
+function quickLease(data: unknown): Lease | undefined {
+  const lease = fieldsOf(data, LEASE_KEYS);
+  if (
+    lease === undefined || typeof lease.job_id !== "string" ||
+    typeof lease.token !== "string" || !LEASE_STATES.has(lease.state) ||
+    !isTime(lease.claimed_at) || !isTime(lease.expires_at) ||
+    !isTime(lease.renewed_at) ||
+    !(lease.attempts === null || isCount(lease.attempts)) ||
+    !isOptionalString(lease.error_message) ||
+    !isOptionalString(lease.cancel_requested)
+  ) return undefined;
+  return lease as unknown as Lease;
 }
 
 const TIME =
@@ -1033,7 +1119,18 @@ function canonicalTime(value: string): number | undefined {
     month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
     hour > 23 || minute > 59 || second > 59
   ) return NaN;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  // Date.UTC's number, by arithmetic (H. Hinnant's days_from_civil), on a
+  // calendar whose years begin on 1 March: Date.UTC costs ten times as much.
+  const marchYear = month <= 2 ? year - 1 : year;
+  const era = Math.floor(marchYear / 400);
+  const yearOfEra = marchYear - era * 400;
+  const dayOfYear =
+    Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) +
+    day - 1;
+  const days = era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) -
+    Math.floor(yearOfEra / 100) + dayOfYear - 719_468;
+  return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 +
+    second * 1000 + ms;
 }
 
 /** The number that `count` ASCII digits from `start` spell, or -1. */
