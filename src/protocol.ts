@@ -73,6 +73,7 @@ import {
   readRecord,
 } from "./records.ts";
 import {
+  formatTime,
   JobMeta,
   Lease,
   type LeaseState,
@@ -107,11 +108,17 @@ export function transitionsOf(adapter: StorageAdapter): JobTransitions {
   return adapter.transitions ?? new DocumentTransitions(adapter);
 }
 
+/** Each byte's two hex digits, `00` to `ff`. */
+const HEX_BYTES = Array.from(
+  { length: 256 },
+  (_, byte) => byte.toString(16).padStart(2, "0"),
+);
+
 /** A fresh fencing token: 128 random bits as 32 hex characters. */
 export function newToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   let token = "";
-  for (const byte of bytes) token += byte.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) token += HEX_BYTES[bytes[i]];
   return token;
 }
 
@@ -120,7 +127,7 @@ export function isFinal(status: { status?: unknown } | undefined): boolean {
   return status?.status === "DONE" || status?.status === "ERROR";
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = formatTime;
 
 /** How many times a compare-and-swap is tried when others keep changing the record. */
 const CAS_ROUNDS = 8;
@@ -223,13 +230,14 @@ export class DocumentTransitions implements JobTransitions {
     const prepare = async (id: string) => {
       if (terms.skip?.has(id)) return false;
       const now = terms.now();
+      const at = iso(now);
       const fresh: Lease = {
         job_id: id,
         token,
         state: "running",
-        claimed_at: iso(now),
+        claimed_at: at,
         expires_at: iso(now + terms.leaseMs),
-        renewed_at: iso(now),
+        renewed_at: at,
         attempts: null,
         error_message: null,
         cancel_requested: null,
@@ -280,7 +288,13 @@ export class DocumentTransitions implements JobTransitions {
     // A claimer that stalled between its lease and its move for longer than
     // the lease may find its lease removed by a recovery (the job was still
     // queued then): the job is in hand now, so its lease is made again.
-    const held = await this.#readLease(displayName, jobId);
+    // The lease that this claim wrote, when it is still stored as written,
+    // is not checked again (its times are, for a clock past the year 9999).
+    const held = await this.#readLease(
+      displayName,
+      jobId,
+      Number.isNaN(parseStoredTime(lease.expires_at)) ? undefined : lease,
+    );
     if (held?.token !== token) {
       if (held !== undefined) {
         // Another's lease on a job that this claimer moved: it cannot be, but
@@ -599,13 +613,22 @@ export class DocumentTransitions implements JobTransitions {
     return report;
   }
 
-  /** A job's lease; one that cannot be read counts as none. */
+  /**
+   * A job's lease; one that cannot be read counts as none. `written` is a
+   * lease that the caller wrote (see {@linkcode readRecord}).
+   */
   async #readLease(
     displayName: string,
     jobId: string,
+    written?: Lease,
   ): Promise<Lease | undefined> {
     try {
-      return await this.lease(displayName, jobId);
+      return await readRecord(
+        this.#adapter,
+        { path: leasesPath(displayName), id: jobId },
+        Lease,
+        written,
+      );
     } catch (error) {
       if (error instanceof CorruptRecordError) return undefined;
       throw error;

@@ -107,6 +107,10 @@ export function isSigned(content: JsonObject): boolean {
 /**
  * Reads a record and checks it against its schema.
  *
+ * @param written What the calling function itself wrote to the record, when
+ *   it is a flat object (strings, numbers, booleans, `null`) that the schema
+ *   reads as it is: a stored record with exactly its members and values is
+ *   returned as `written` without being checked again.
  * @returns The typed record, or `undefined` when it does not exist.
  * @throws {CorruptRecordError} When it is not valid JSON or fails the schema.
  */
@@ -114,6 +118,7 @@ export async function readRecord<T>(
   adapter: StorageAdapter,
   key: { path: string; id: string },
   schema: Schema<T>,
+  written?: T & object,
 ): Promise<T | undefined> {
   let content: JsonObject;
   try {
@@ -122,11 +127,27 @@ export async function readRecord<T>(
     if (error instanceof NotFoundError) return undefined;
     throw error;
   }
+  if (written !== undefined && isAsWritten(content, written)) return written;
   return parseStored(
     unwrapSigned(content),
     records.name(key.path, key.id),
     schema,
   );
+}
+
+/** Whether stored content has exactly the members of `written`, with the same primitive values. */
+function isAsWritten(content: JsonObject, written: object): boolean {
+  const keys = Object.keys(content);
+  if (keys.length !== Object.keys(written).length) return false;
+  const expected = written as Record<string, unknown>;
+  for (const key of keys) {
+    const value = content[key];
+    if (
+      value !== expected[key] || (typeof value === "object" && value !== null)
+    ) return false;
+    if (!Object.hasOwn(expected, key)) return false;
+  }
+  return true;
 }
 
 /**

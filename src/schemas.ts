@@ -938,6 +938,8 @@ export function check<T>(
   schema: Schema<T>,
   data: unknown,
 ): { ok: true; value: T } | { ok: false; reason: string } {
+  const quick = QUICK_READS.get(schema)?.(data);
+  if (quick !== undefined) return { ok: true, value: quick as T };
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data };
   const issues = (result.error as z.ZodError).issues ?? [];
@@ -948,6 +950,90 @@ export function check<T>(
         : issue.message
     ).join("; ") || result.error.message;
   return { ok: false, reason };
+}
+
+/**
+ * Hand-written readings of the records that every job reads (an owner
+ * record, a lease) in the one form that this library writes them: every
+ * field present with a valid value, and no other field. They return what
+ * the schema returns for such a record (the same fields in the schema's
+ * order), and `undefined` for any other data, which the schema then reads.
+ */
+const QUICK_READS = new Map<Schema<unknown>, (data: unknown) => unknown>([
+  [JobMeta, quickJobMeta],
+  [Lease, quickLease],
+]);
+
+/**
+ * The fields of data in the order of `keys`, when data is an object whose
+ * own keys are exactly these.
+ */
+function fieldsOf(
+  data: unknown,
+  keys: readonly string[],
+): Record<string, unknown> | undefined {
+  if (
+    typeof data !== "object" || data === null || Array.isArray(data) ||
+    Object.keys(data).length !== keys.length
+  ) return undefined;
+  const fields: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (!Object.hasOwn(data, key)) return undefined;
+    fields[key] = (data as Record<string, unknown>)[key];
+  }
+  return fields;
+}
+
+function isCount(value: unknown): boolean {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+}
+
+function isTime(value: unknown): boolean {
+  return typeof value === "string" && !Number.isNaN(parseStoredTime(value));
+}
+
+function isOptionalString(value: unknown): boolean {
+  return value === null || typeof value === "string";
+}
+
+const META_KEYS = ["job_id", "username", "submitted_at", "attempts"];
+
+function quickJobMeta(data: unknown): JobMeta | undefined {
+  const meta = fieldsOf(data, META_KEYS);
+  if (
+    meta === undefined || typeof meta.job_id !== "string" ||
+    !isOptionalString(meta.username) ||
+    !(meta.submitted_at === null || isTime(meta.submitted_at)) ||
+    !isCount(meta.attempts)
+  ) return undefined;
+  return meta as unknown as JobMeta;
+}
+
+const LEASE_KEYS = [
+  "job_id",
+  "token",
+  "state",
+  "claimed_at",
+  "expires_at",
+  "renewed_at",
+  "attempts",
+  "error_message",
+  "cancel_requested",
+];
+const LEASE_STATES = new Set<unknown>(["running", "done", "error", "requeue"]);
+
+function quickLease(data: unknown): Lease | undefined {
+  const lease = fieldsOf(data, LEASE_KEYS);
+  if (
+    lease === undefined || typeof lease.job_id !== "string" ||
+    typeof lease.token !== "string" || !LEASE_STATES.has(lease.state) ||
+    !isTime(lease.claimed_at) || !isTime(lease.expires_at) ||
+    !isTime(lease.renewed_at) ||
+    !(lease.attempts === null || isCount(lease.attempts)) ||
+    !isOptionalString(lease.error_message) ||
+    !isOptionalString(lease.cancel_requested)
+  ) return undefined;
+  return lease as unknown as Lease;
 }
 
 const TIME =
@@ -968,6 +1054,10 @@ const MS_THRESHOLD = 2e10;
  */
 export function parseStoredTime(value: string | number): number {
   if (typeof value === "number") return unixTime(value);
+  if (value.length === 24) {
+    const canonical = canonicalTime(value);
+    if (canonical !== undefined) return canonical;
+  }
   const match = TIME.exec(value);
   if (match === null) {
     return DIGITS.test(value) ? unixTime(Number(value)) : NaN;
@@ -1000,6 +1090,108 @@ export function parseStoredTime(value: string | number): number {
     utc = date.getTime();
   }
   return utc - offset;
+}
+
+/**
+ * parseStoredTime() of the spelling this library writes,
+ * `YYYY-MM-DDTHH:MM:SS.sssZ` (from the year 100 on), without the regular
+ * expression: the same number, or `NaN` for a day or time that does not
+ * exist; `undefined` for text of any other shape, which the full reading
+ * takes.
+ */
+function canonicalTime(value: string): number | undefined {
+  if (
+    value.charCodeAt(4) !== 0x2d || value.charCodeAt(7) !== 0x2d ||
+    value.charCodeAt(10) !== 0x54 || value.charCodeAt(13) !== 0x3a ||
+    value.charCodeAt(16) !== 0x3a || value.charCodeAt(19) !== 0x2e ||
+    value.charCodeAt(23) !== 0x5a
+  ) return undefined;
+  const year = digits(value, 0, 4), month = digits(value, 5, 2);
+  const day = digits(value, 8, 2), hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2), second = digits(value, 17, 2);
+  const ms = digits(value, 20, 3);
+  // Not digits (-1), or a year that Date.UTC reads otherwise.
+  if (
+    year < 100 || month < 0 || day < 0 || hour < 0 || minute < 0 ||
+    second < 0 || ms < 0
+  ) return undefined;
+  if (
+    month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
+    hour > 23 || minute > 59 || second > 59
+  ) return NaN;
+  // Date.UTC's number, by arithmetic (H. Hinnant's days_from_civil), on a
+  // calendar whose years begin on 1 March: Date.UTC costs ten times as much.
+  const marchYear = month <= 2 ? year - 1 : year;
+  const era = Math.floor(marchYear / 400);
+  const yearOfEra = marchYear - era * 400;
+  const dayOfYear =
+    Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) +
+    day - 1;
+  const days = era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) -
+    Math.floor(yearOfEra / 100) + dayOfYear - 719_468;
+  return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 +
+    second * 1000 + ms;
+}
+
+/** The number that `count` ASCII digits from `start` spell, or -1. */
+function digits(text: string, start: number, count: number): number {
+  let n = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** The first time whose year has five digits: 10000-01-01T00:00:00Z. */
+const YEAR_10000_MS = 253_402_300_800_000;
+
+/**
+ * A time as `Date.prototype.toISOString()` writes it
+ * (`YYYY-MM-DDTHH:MM:SS.sssZ`), without making a `Date`: the same text for
+ * every time value.
+ *
+ * @internal
+ * @param ms Milliseconds since the epoch.
+ * @returns The time in ISO 8601.
+ * @throws {RangeError} When `ms` is not a time that a `Date` can hold.
+ */
+export function formatTime(ms: number): string {
+  if (!(ms >= 0 && ms < YEAR_10000_MS) || ms % 1 !== 0) {
+    // Before 1970, fractions of a millisecond, years of five digits and
+    // more: the Date object's own rules.
+    return new Date(ms).toISOString();
+  }
+  // The civil date of a day count (H. Hinnant's days_from_civil, inverted),
+  // on a calendar whose years begin on 1 March.
+  const days = Math.floor(ms / 86_400_000);
+  const shifted = days + 719_468;
+  const era = Math.floor(shifted / 146_097);
+  const dayOfEra = shifted - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) -
+      Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra -
+    (365 * yearOfEra + Math.floor(yearOfEra / 4) -
+      Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const time = ms - days * 86_400_000;
+  return padded(year, 4) + "-" + padded(month, 2) + "-" + padded(day, 2) +
+    "T" + padded(Math.floor(time / 3_600_000), 2) + ":" +
+    padded(Math.floor(time / 60_000) % 60, 2) + ":" +
+    padded(Math.floor(time / 1000) % 60, 2) + "." + padded(time % 1000, 3) +
+    "Z";
+}
+
+/** A whole number ≥ 0 with leading zeros to `width` digits. */
+function padded(n: number, width: number): string {
+  const text = String(n);
+  return text.length >= width ? text : "000".slice(text.length - width) + text;
 }
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -13,6 +13,12 @@ import {
   Result,
   StatusMsg,
 } from "@sqooler/storage";
+import {
+  check,
+  formatTime,
+  parseStoredTime,
+  type Schema,
+} from "../src/schemas.ts";
 
 const CONFIG = {
   description: "Fermions in a tweezer array",
@@ -284,4 +290,157 @@ Deno.test("JobMeta fills in its defaults and Lease needs both times", () => {
   });
   assert(!Lease.safeParse({ ...lease, expires_at: "later" }).success);
   assert(!Lease.safeParse({ ...lease, state: "lost" }).success);
+});
+
+Deno.test("parseStoredTime reads the spelling this library writes as Date.parse does, and refuses days that do not exist", () => {
+  for (
+    const time of [
+      "2026-11-28T04:27:46.819Z",
+      "2024-02-29T23:59:59.999Z",
+      "2000-02-29T00:00:00.000Z",
+      "0100-01-01T00:00:00.000Z",
+      "0099-12-31T23:59:59.999Z",
+      "0000-01-01T00:00:00.000Z",
+      "9999-12-31T23:59:59.999Z",
+    ]
+  ) {
+    assert.equal(parseStoredTime(time), Date.parse(time), time);
+  }
+  for (
+    const time of [
+      "2026-02-29T10:00:00.000Z",
+      "1900-02-29T10:00:00.000Z",
+      "2026-04-31T10:00:00.000Z",
+      "2026-13-01T10:00:00.000Z",
+      "2026-00-01T10:00:00.000Z",
+      "2026-11-00T10:00:00.000Z",
+      "2026-11-28T24:00:00.000Z",
+      "2026-11-28T10:60:00.000Z",
+      "2026-11-28T10:00:60.000Z",
+      "2026-11-28T10:00:0x.000Z",
+      "2026-11-28T10:00:00.00xZ",
+      "2026-11-28T10:00:00.000Y",
+    ]
+  ) {
+    assert(Number.isNaN(parseStoredTime(time)), time);
+  }
+  // Other spellings of 24 characters still take the full reading.
+  assert.equal(
+    parseStoredTime("2026-11-28t04:27:46.819Z"),
+    Date.parse("2026-11-28T04:27:46.819Z"),
+  );
+  assert.equal(
+    parseStoredTime("2026-11-28T04:27:46+05:30"),
+    Date.parse("2026-11-28T04:27:46+05:30"),
+  );
+  assert.equal(
+    parseStoredTime("2026-11-28T04:27:46.8192Z"),
+    Date.parse("2026-11-28T04:27:46.819Z"),
+  );
+});
+
+Deno.test("formatTime writes every time as toISOString does", () => {
+  const times = [
+    0,
+    -0,
+    1,
+    0.5,
+    -1,
+    -8.64e15,
+    8.64e15,
+    951_782_400_000, // 2000-02-29
+    253_402_300_799_999, // the last millisecond of 9999
+    253_402_300_800_000, // 10000-01-01
+  ];
+  for (let day = 0; day < 2_932_897; day += 29) {
+    times.push(day * 86_400_000 + ((day * 7919) % 86_400_000));
+  }
+  for (const ms of times) {
+    assert.equal(formatTime(ms), new Date(ms).toISOString(), String(ms));
+  }
+  for (const ms of [NaN, Infinity, 8.64e15 + 1]) {
+    assert.throws(() => formatTime(ms), RangeError);
+  }
+});
+
+Deno.test("check() reads owner records and leases exactly as their schemas do", () => {
+  // A fixed seed, so that a failure can be replayed.
+  let seed = 20261201;
+  const random = (n: number) => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+  const values = [
+    "2026-11-28T04:27:46.819Z",
+    "2026-02-30T04:27:46.819Z",
+    "2026-11-28T04:27:46Z",
+    "0099-01-01T00:00:00.000Z",
+    "yesterday",
+    "",
+    "running",
+    "done",
+    "error",
+    "requeue",
+    "lost",
+    "abc",
+    null,
+    undefined,
+    0,
+    -0,
+    3,
+    -1,
+    1.5,
+    NaN,
+    1764303667,
+    true,
+    {},
+    [],
+  ];
+  const meta: Record<string, unknown> = {
+    job_id: "abc",
+    username: "alice",
+    submitted_at: "2026-11-28T04:27:46.819Z",
+    attempts: 0,
+  };
+  const lease: Record<string, unknown> = {
+    job_id: "abc",
+    token: "0123456789abcdef0123456789abcdef",
+    state: "running",
+    claimed_at: "2026-11-28T04:27:46.819Z",
+    expires_at: "2026-11-28T04:37:46.819Z",
+    renewed_at: "2026-11-28T04:27:46.819Z",
+    attempts: null,
+    error_message: null,
+    cancel_requested: null,
+  };
+  const same = (a: unknown, b: unknown) =>
+    JSON.stringify(a, (_, v) => Object.is(v, -0) ? "-0" : v) ===
+      JSON.stringify(b, (_, v) => Object.is(v, -0) ? "-0" : v);
+  let quickOnes = 0;
+  for (const [schema, typical] of [[JobMeta, meta], [Lease, lease]] as const) {
+    const keys = Object.keys(typical);
+    for (let round = 0; round < 20_000; round++) {
+      const data: Record<string, unknown> = {};
+      // Keys in a shuffled order, most of them with a typical value.
+      const order = [...keys].sort(() => random(3) - 1);
+      for (const key of order) {
+        if (random(12) === 0) continue;
+        data[key] = random(3) === 0
+          ? values[random(values.length)]
+          : typical[key];
+      }
+      if (random(10) === 0) data.extra = values[random(values.length)];
+      const zod = schema.safeParse(data);
+      const got = check(schema as Schema<unknown>, data);
+      assert.equal(got.ok, zod.success, JSON.stringify(data));
+      if (got.ok && zod.success) {
+        assert(same(got.value, zod.data), JSON.stringify(data));
+        if (Object.keys(data).length === keys.length) quickOnes++;
+      }
+    }
+  }
+  assert(quickOnes > 1000, String(quickOnes));
 });
