@@ -487,7 +487,7 @@ export async function storedConfig(
   const signed = isSigned(stored);
   const payload = unwrapSigned(stored);
   const { display_name, simulator, sign, kid, last_queue_check } = payload;
-  const plain = typeof display_name === "string" &&
+  const plain = isDisplayName(display_name) &&
     typeof simulator === "boolean" &&
     (sign === undefined || typeof sign === "boolean") &&
     (kid === undefined || kid === null || typeof kid === "string") &&

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   CONFIGS,
+  CorruptRecordError,
   DELETED,
   finishedPath,
   getFileQueue,
@@ -267,6 +268,23 @@ Deno.test("getResult() fills in backend_name and gives ERROR results for missing
   });
   assert.equal(noBackend.status, "ERROR");
   assert.equal(noBackend.display_name, "");
+});
+
+Deno.test("getResult() calls a stored config whose display_name is not a display name corrupt, naming it", async () => {
+  const adapter = await spinStore();
+  const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+  await adapter.upload(resultsPath("spins"), jobId, resultOf(jobId));
+  const config = await adapter.get(CONFIGS, "spins");
+  await adapter.update(CONFIGS, "spins", {
+    ...config,
+    display_name: "Spins_1",
+  });
+  await assert.rejects(
+    getResult(adapter, { ...ALICE, jobId }),
+    (error: unknown) =>
+      error instanceof CorruptRecordError &&
+      error.message.includes("backends/configs/spins"),
+  );
 });
 
 Deno.test("getStatus() and getResult() answer another user exactly as for an unknown job", async () => {
