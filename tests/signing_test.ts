@@ -22,6 +22,7 @@ import {
   signPayload,
   verifySignature,
 } from "../src/signing.ts";
+import { SQOOLER_PYTHON } from "./support/python.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const SIGNED = `${FIXTURES}sqooler-signed/store/`;
@@ -60,17 +61,7 @@ const FLOAT_PAYLOAD =
 // ---------------------------------------------------------------------------
 // The Python side
 
-const HAS_PYTHON_CRYPTO = (() => {
-  try {
-    return new Deno.Command("python3", {
-      args: ["-c", "import cryptography, pydantic"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const HAS_PYTHON_CRYPTO = SQOOLER_PYTHON !== undefined;
 
 // A verifier and signer written from sqooler's format (security.py): the
 // header as pydantic's model_dump_json(), the payload as json.dumps(), both
@@ -170,7 +161,7 @@ for line in sys.stdin:
 async function withSqoolerPython<T>(
   talk: (ask: (request: unknown) => Promise<unknown>) => Promise<T>,
 ): Promise<T> {
-  const child = new Deno.Command("python3", {
+  const child = new Deno.Command(SQOOLER_PYTHON!, {
     args: ["-c", SQOOLER_SCRIPT],
     stdin: "piped",
     stdout: "piped",

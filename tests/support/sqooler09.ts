@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { MemoryAdapter } from "../../mod.ts";
 import { parseExactJson } from "../../src/json.ts";
 import { FIXTURES, walkTree } from "./folders.ts";
+import { SQOOLER_PYTHON } from "./python.ts";
 
 const REFERENCE = fileURLToPath(
   new URL("./sqooler09_reference.py", import.meta.url),
@@ -23,17 +24,7 @@ export const FLOATS_STORE: string = join(
 );
 
 /** Whether python3 has pydantic and cryptography, which the reference needs. */
-export const HAS_PYTHON_REFERENCE: boolean = (() => {
-  try {
-    return new Deno.Command("python3", {
-      args: ["-c", "import cryptography, pydantic"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+export const HAS_PYTHON_REFERENCE: boolean = SQOOLER_PYTHON !== undefined;
 
 /**
  * Sends one request to the Python reference and returns its answer.
@@ -46,7 +37,7 @@ export const HAS_PYTHON_REFERENCE: boolean = (() => {
  *   store, read and checked as sqooler 0.9's `LocalProviderExtended` does.
  */
 export async function askReference<T>(request: unknown): Promise<T> {
-  const child = new Deno.Command("python3", {
+  const child = new Deno.Command(SQOOLER_PYTHON!, {
     args: [REFERENCE],
     stdin: "piped",
     stdout: "piped",
