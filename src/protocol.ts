@@ -71,6 +71,7 @@ import {
   putRecord,
   readIfReadable,
   readRecord,
+  unwrapSigned,
 } from "./records.ts";
 import {
   formatTime,
@@ -412,6 +413,15 @@ export class DocumentTransitions implements JobTransitions {
     ref: LeaseRef,
     terms: { message: string; now: Clock },
   ): Promise<"cancelled" | "requested"> {
+    return await this.#cancel(ref, terms, 0);
+  }
+
+  /** {@linkcode DocumentTransitions.cancel}, looking again after a lease that changed (`round` times so far). */
+  async #cancel(
+    ref: LeaseRef,
+    terms: { message: string; now: Clock },
+    round: number,
+  ): Promise<"cancelled" | "requested"> {
     const { displayName, jobId } = ref;
     // A queued job: its move out of the queue decides, against any claim.
     if (
@@ -444,7 +454,14 @@ export class DocumentTransitions implements JobTransitions {
       } catch (error) {
         // Decided meanwhile: the job is final, or queued again.
         if (!(error instanceof LeaseLostError)) throw error;
-        return await this.cancel(ref, terms);
+        if (round >= CAS_ROUNDS) {
+          throw new JobStateError(
+            `Cannot cancel job ${jobId} of ${displayName}: its lease changed ${
+              round + 1
+            } times while the cancel was being recorded`,
+          );
+        }
+        return await this.#cancel(ref, terms, round + 1);
       }
     }
     if (lease !== undefined) {
@@ -1177,7 +1194,9 @@ function sameLease(stored: unknown, expected: Lease | undefined): boolean {
   // written by an earlier version (no token, state, renewed_at or
   // cancel_requested) compares with its parsed form, and a cancel request
   // that came in since the lease was read makes the swap read it again.
-  const lease = stored as Partial<Lease>;
+  // A lease that someone stored signed is compared by its payload, as it
+  // was read.
+  const lease = unwrapSigned(stored as JsonObject) as Partial<Lease>;
   return (lease.token ?? "") === expected.token &&
     (lease.state ?? "running") === expected.state &&
     lease.claimed_at === expected.claimed_at &&

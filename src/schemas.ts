@@ -978,7 +978,11 @@ function fieldsOf(
   ) return undefined;
   const fields: Record<string, unknown> = {};
   for (const key of keys) {
-    if (!Object.hasOwn(data, key)) return undefined;
+    // Enumerable own keys only, as Object.keys counted them: anything else
+    // (a hidden field beside an extra one) goes to the schema.
+    if (!Object.prototype.propertyIsEnumerable.call(data, key)) {
+      return undefined;
+    }
     fields[key] = (data as Record<string, unknown>)[key];
   }
   return fields;

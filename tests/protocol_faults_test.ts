@@ -573,3 +573,41 @@ Deno.test("a job that a worker took before its failed upload was cleaned up keep
     adapter.close();
   });
 });
+
+Deno.test("a lease that someone stored signed (a JWS dict) is renewed, cancelled and recovered like any other, never in a loop", async () => {
+  await withTempDir(async (basePath) => {
+    const adapter = new LocalAdapter({ basePath });
+    const { jobId, token } = await runningJob(adapter);
+    const sign = async () => {
+      const lease = await adapter.get(leasesPath(DISPLAY), jobId);
+      await adapter.update(leasesPath(DISPLAY), jobId, {
+        header: { alg: "EdDSA", kid: "somekey", typ: "JWS", version: "0.1" },
+        payload: lease,
+        signature: "c2lnbmF0dXJl",
+      });
+    };
+    await sign();
+    const renewed = await extendLease(adapter, {
+      displayName: DISPLAY,
+      jobId,
+      token,
+      now: at(60_000),
+    });
+    assert.equal(renewed.token, token);
+    await sign();
+    assert.equal(await cancelJob(adapter, { ...ALICE, jobId }), "requested");
+    await sign();
+    // Its worker died: once the lease ran out, recovery ends the cancelled job.
+    const report = await recoverStaleJobs(adapter, {
+      displayName: DISPLAY,
+      now: at(86_400_000),
+    });
+    assert.deepEqual(report.errors, {});
+    assert.deepEqual(await adapter.list(RUNNING), []);
+    assert.deepEqual(await adapter.list(leasesPath(DISPLAY)), []);
+    const status = await getStatus(adapter, { ...ALICE, jobId });
+    assert.equal(status.status, "ERROR");
+    assert.equal(status.error_message, "Cancelled by alice.");
+    adapter.close();
+  });
+});

@@ -444,3 +444,37 @@ Deno.test("check() reads owner records and leases exactly as their schemas do", 
   }
   assert(quickOnes > 1000, String(quickOnes));
 });
+
+Deno.test("check() of an owner record or lease with a hidden field beside an extra one answers as the schema does", () => {
+  const meta: Record<string, unknown> = {
+    username: "alice",
+    submitted_at: null,
+    attempts: 0,
+    extra: 1,
+  };
+  Object.defineProperty(meta, "job_id", { value: "abc", enumerable: false });
+  const lease: Record<string, unknown> = {
+    token: "0123456789abcdef0123456789abcdef",
+    state: "running",
+    claimed_at: "2026-11-28T10:00:00.000Z",
+    expires_at: "2026-11-28T10:10:00.000Z",
+    renewed_at: "2026-11-28T10:00:00.000Z",
+    attempts: null,
+    error_message: null,
+    cancel_requested: null,
+    extra: 1,
+  };
+  Object.defineProperty(lease, "job_id", { value: "abc", enumerable: false });
+  for (const [schema, data] of [[JobMeta, meta], [Lease, lease]] as const) {
+    const got = check(schema as Schema<unknown>, data);
+    const expected = (schema as Schema<unknown>).safeParse(data);
+    assert.equal(got.ok, expected.success);
+    if (got.ok && expected.success) {
+      assert.deepEqual(got.value, expected.data);
+      assert.deepEqual(
+        Object.keys(got.value as object),
+        Object.keys(expected.data as object),
+      );
+    }
+  }
+});
