@@ -18,7 +18,12 @@ import {
 import { PUBLIC_KEYS } from "./layout.ts";
 import { assertDisplayName, assertRecordId, describeValue } from "./names.ts";
 import { parseInput, parseStored, putRecord } from "./records.ts";
-import { decodePrivateJwkEnv, type JwkPrivate, JwkPublic } from "./signing.ts";
+import {
+  decodePrivateJwkEnv,
+  type JwkPrivate,
+  JwkPublic,
+  publicLayout,
+} from "./signing.ts";
 
 /**
  * The environment variable that holds a worker's private key: base64url,
@@ -320,14 +325,5 @@ function checkPublicKey(value: unknown): JwkPublic & { kid: string } {
     `public key ${describeValue(kid)} (expected an Ed25519 public JWK)`,
     JwkPublic,
   );
-  // sqooler's JWK model needs every field, in this order.
-  return {
-    x: checked.x,
-    key_ops: "verify",
-    kid,
-    d: null,
-    kty: "OKP",
-    alg: "EdDSA",
-    crv: "Ed25519",
-  };
+  return publicLayout(checked.x, kid);
 }

@@ -398,7 +398,18 @@ export async function createKeyPair(kid: string): Promise<KeyPair> {
   };
 }
 
-function publicLayout(x: string, kid: string): JwkPublic {
+/**
+ * A public key in sqooler's JWK layout: every field, in sqooler's order.
+ *
+ * @internal
+ * @param x The public key, base64url with padding.
+ * @param kid The key's id.
+ * @returns The JWK.
+ */
+export function publicLayout(
+  x: string,
+  kid: string,
+): JwkPublic & { kid: string } {
   return {
     x,
     key_ops: "verify",

@@ -37,6 +37,7 @@ import {
   withTempDir,
 } from "./support/folders.ts";
 import { ROOT } from "./support/processes.ts";
+import { doneResult, experimentOf } from "./support/fixtures.ts";
 
 const DONE = "a04ebc8cdf96468fad72ca94";
 const FAILED = "93767870763f49919f487955";
@@ -143,22 +144,7 @@ async function finish(
       error_message: status === "DONE" ? "None" : "The laser is off",
     },
     result: status === "DONE"
-      ? {
-        backend_name: null,
-        display_name: "spins",
-        backend_version: "0.1.0",
-        job_id: jobId,
-        qobj_id: null,
-        success: true,
-        status: "DONE",
-        header: {},
-        results: [{
-          header: { name: "experiment_0" },
-          shots: 3,
-          success: true,
-          data: { memory: ["1", "1", "1"] },
-        }],
-      }
+      ? doneResult("spins", jobId, [experimentOf(3, "1")])
       : null,
   });
 }

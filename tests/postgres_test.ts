@@ -58,6 +58,7 @@ import {
   terminateSessions,
   withSchema,
 } from "./support/postgres.ts";
+import { doneOutcome, doneResult, experimentOf } from "./support/fixtures.ts";
 
 const ignore = DATABASE_URL === undefined;
 if (ignore) console.log(HOW_TO_RUN);
@@ -656,31 +657,8 @@ Deno.test({
         // The outcome (one statement): found uncommitted, made again.
         await cutWhileWaiting(() =>
           updateInDatabase(adapter, {
-            jobId,
-            displayName: display,
+            ...doneOutcome(display, jobId),
             token: next.token,
-            status: {
-              job_id: jobId,
-              status: "DONE",
-              detail: "All done",
-              error_message: "None",
-            },
-            result: {
-              backend_name: null,
-              display_name: display,
-              backend_version: "0.1.0",
-              job_id: jobId,
-              qobj_id: null,
-              success: true,
-              status: "DONE",
-              header: {},
-              results: [{
-                header: { name: "experiment_0" },
-                shots: 1,
-                success: true,
-                data: { memory: ["1"] },
-              }],
-            },
           })
         );
         await assertAllDone(adapter, display, [jobId]);
@@ -1051,22 +1029,11 @@ async function jobStory(adapter: StorageAdapter): Promise<unknown[]> {
       detail: "Got your json.; All done",
       error_message: "None",
     },
-    result: {
-      backend_name: null,
-      display_name: display,
-      backend_version: "0.1.0",
-      job_id: jobId,
-      qobj_id: null,
-      success: true,
-      status: "DONE",
-      header: {},
-      results: Array.from({ length: n }, () => ({
-        header: { name: "experiment_0" },
-        shots: 1,
-        success: true,
-        data: { memory: ["1"] },
-      })),
-    },
+    result: doneResult(
+      display,
+      jobId,
+      Array.from({ length: n }, () => experimentOf(1)),
+    ),
   });
   await uploadConfig(adapter, pgConfig(display));
   for (let i = 0; i < 7; i++) {

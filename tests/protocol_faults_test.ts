@@ -41,7 +41,7 @@ import {
   storageFault,
   testBackendConfig,
 } from "@sqooler/storage/testing";
-import { doneStatus, jobOf, zeros } from "./support/fixtures.ts";
+import { doneResult, doneStatus, jobOf, zeros } from "./support/fixtures.ts";
 import { withTempDir } from "./support/folders.ts";
 import { submitJobs } from "./support/store.ts";
 
@@ -377,19 +377,7 @@ const JOB: Job = {
   },
 };
 
-function resultOf(jobId: string) {
-  return {
-    backend_name: null,
-    display_name: DISPLAY,
-    backend_version: SPINS.version,
-    job_id: jobId,
-    qobj_id: null,
-    success: true,
-    status: "DONE" as const,
-    header: {},
-    results: zeros(JOB),
-  };
-}
+const resultOf = (jobId: string) => doneResult(DISPLAY, jobId, zeros(JOB));
 
 /** A submitted job with its status, and a lease as versions before fencing wrote it. */
 async function withOldLease(adapter: StorageAdapter, { running = true } = {}) {

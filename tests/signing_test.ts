@@ -23,6 +23,7 @@ import {
   verifySignature,
 } from "../src/signing.ts";
 import { SQOOLER_PYTHON } from "./support/python.ts";
+import { flip, payloadRegion } from "./support/sqooler09.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const SIGNED = `${FIXTURES}sqooler-signed/store/`;
@@ -255,27 +256,6 @@ async function referenceVerify(
     base64UrlBytes(parts.signature),
     input,
   );
-}
-
-/** The stored text with the character at `at` replaced by another one. */
-function flip(text: string, at: number): string {
-  const c = text[at];
-  let next: string;
-  if (/[0-8]/.test(c)) next = String(Number(c) + 1);
-  else if (c === "9") next = "0";
-  else if (/[a-y]/i.test(c)) next = String.fromCharCode(c.charCodeAt(0) + 1);
-  else if (c === "z") next = "a";
-  else if (c === "Z") next = "A";
-  else next = "x";
-  return text.slice(0, at) + next + text.slice(at + 1);
-}
-
-/** Where the payload's value starts and ends in a stored record. */
-function payloadRegion(text: string): [number, number] {
-  const start = text.indexOf('"payload": ') + '"payload": '.length;
-  const end = text.lastIndexOf(', "signature": ');
-  assert(start > 10 && end > start);
-  return [start, end];
 }
 
 // ---------------------------------------------------------------------------

@@ -58,6 +58,7 @@ import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
 import { createSpinsBackend, spinsConfig } from "../demo/spins.ts";
 import { AlreadyExistsError, InactiveStorageError } from "../src/errors.ts";
 import { parseExactJson, pythonDumps } from "../src/json.ts";
+import { doneResult, doneStatus } from "./support/fixtures.ts";
 import { LOCAL_STORE, withStoreCopy, withTempDir } from "./support/folders.ts";
 import {
   askReference,
@@ -135,33 +136,10 @@ async function claimedJob(adapter: StorageAdapter, displayName: string) {
   return { jobId, token: next.token };
 }
 
-function doneResult(displayName: string, jobId: string): Result {
-  return {
-    backend_name: null,
-    display_name: displayName,
-    backend_version: "0.1.0",
-    job_id: jobId,
-    qobj_id: null,
-    success: true,
-    status: "DONE",
-    header: {},
-    results: floatResults(JOB),
-  };
-}
-
+/** The outcome of a worker that ran JOB, with the claim's token. */
 function doneOutcome(displayName: string, jobId: string, token?: string) {
-  return {
-    displayName,
-    jobId,
-    token,
-    status: {
-      job_id: jobId,
-      status: "DONE" as const,
-      detail: "All done",
-      error_message: "None",
-    },
-    result: doneResult(displayName, jobId),
-  };
+  const result = doneResult(displayName, jobId, floatResults(JOB));
+  return { displayName, jobId, token, status: doneStatus(jobId), result };
 }
 
 // ---------------------------------------------------------------- configs
@@ -569,7 +547,7 @@ Deno.test("verifyResult() is false for a result signed with another key, or chan
   await uploadResult(adapter, {
     displayName: "spins",
     jobId: forgedId,
-    result: doneResult("spins", forgedId),
+    result: doneResult("spins", forgedId, floatResults(JOB)),
     privateJwk: forger.privateJwk,
   });
   assert.equal(

@@ -22,6 +22,7 @@ import { readIfReadable, readRecord } from "../records.ts";
 import {
   type BackendConfigIn,
   JobMeta,
+  type Lease,
   parseStoredTime,
   StatusMsg,
 } from "../schemas.ts";
@@ -179,4 +180,25 @@ export function leaseWords(lease: LeaseView, now: number): string {
   return left < 0
     ? `${taken}, expired ${formatDuration(-left)} ago`
     : `${taken}, runs out in ${formatDuration(left)}`;
+}
+
+/**
+ * A stored lease of a running job in words, as {@linkcode leaseWords} says
+ * it, and whether its job was asked to stop.
+ *
+ * @param lease The lease; `undefined` when the job has none.
+ * @param now The time, in milliseconds since the epoch.
+ * @returns The words.
+ */
+export function storedLeaseWords(
+  lease: Lease | undefined,
+  now: number,
+): string {
+  const words = leaseWords({
+    leaseAgeMs: lease === undefined
+      ? null
+      : now - parseStoredTime(lease.claimed_at),
+    expiresAt: lease?.expires_at ?? null,
+  }, now);
+  return lease?.cancel_requested ? `${words}; cancel requested` : words;
 }

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT, type Run } from "./processes.ts";
+import { lineReader } from "./lines.ts";
 
 export type { Run };
 
@@ -91,27 +92,7 @@ export interface RunningCli {
 export function spawnCli(args: string[], options: CliOptions = {}): RunningCli {
   const child = cliCommand(args, options).spawn();
   const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  let ended = false;
-  async function line(): Promise<string | undefined> {
-    for (;;) {
-      const end = buffer.indexOf("\n");
-      if (end >= 0) {
-        const text = buffer.slice(0, end);
-        buffer = buffer.slice(end + 1);
-        return text;
-      }
-      if (ended) {
-        const rest = buffer;
-        buffer = "";
-        return rest === "" ? undefined : rest;
-      }
-      const { value, done } = await reader.read();
-      if (done) ended = true;
-      else buffer += value;
-    }
-  }
+  const line = lineReader(child.stdout);
   async function until(pattern: RegExp): Promise<string[]> {
     const seen: string[] = [];
     for (let text = await line(); text !== undefined; text = await line()) {

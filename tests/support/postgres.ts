@@ -10,6 +10,7 @@ import {
   type PostgresAdapterOptions,
 } from "../../postgres.ts";
 import { testBackendConfig } from "../../src/testing/seed.ts";
+import { lineReader } from "./lines.ts";
 
 /** The server of the PostgreSQL tests, or `undefined` to skip them. */
 export const DATABASE_URL: string | undefined = Deno.env.get("DATABASE_URL");
@@ -122,27 +123,7 @@ export function startPostgresScript(
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  let ended = false;
-  async function line(): Promise<string | undefined> {
-    for (;;) {
-      const end = buffer.indexOf("\n");
-      if (end >= 0) {
-        const text = buffer.slice(0, end);
-        buffer = buffer.slice(end + 1);
-        return text;
-      }
-      if (ended) {
-        const rest = buffer;
-        buffer = "";
-        return rest === "" ? undefined : rest;
-      }
-      const { value, done } = await reader.read();
-      if (done) ended = true;
-      else buffer += value;
-    }
-  }
+  const line = lineReader(child.stdout);
   let stdinOpen = true;
   async function finish() {
     if (stdinOpen) {

@@ -4,6 +4,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { lineReader } from "./lines.ts";
 
 /** The project's root, where the scripts run, so that "zod" resolves. */
 export const ROOT: string = fromFileUrl(new URL("../../", import.meta.url));
@@ -102,28 +103,8 @@ export function startScript(
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  let ended = false;
+  const line = lineReader(child.stdout);
   let stdinOpen = true;
-  async function line(): Promise<string | undefined> {
-    for (;;) {
-      const end = buffer.indexOf("\n");
-      if (end >= 0) {
-        const text = buffer.slice(0, end);
-        buffer = buffer.slice(end + 1);
-        return text;
-      }
-      if (ended) {
-        const rest = buffer;
-        buffer = "";
-        return rest === "" ? undefined : rest;
-      }
-      const { value, done } = await reader.read();
-      if (done) ended = true;
-      else buffer += value;
-    }
-  }
   async function closeInput() {
     if (!stdinOpen) return;
     stdinOpen = false;

@@ -15,7 +15,7 @@ import { DISPLAY } from "../args.ts";
 import type { Command, Context } from "../command.ts";
 import { formatDuration } from "../duration.ts";
 import { EXIT } from "../errors.ts";
-import { leaseWords } from "../job_lookup.ts";
+import { storedLeaseWords } from "../job_lookup.ts";
 import { choiceValue, countValue } from "../parse.ts";
 import { snakeKeys, table } from "../print.ts";
 
@@ -120,14 +120,7 @@ function text(
     job.username ?? "-",
     job.ageMs === null ? "-" : formatDuration(job.ageMs),
     String(job.attempts),
-    job.state !== "running" ? "" : `${
-      leaseWords({
-        leaseAgeMs: lease === undefined
-          ? null
-          : now - parseStoredTime(lease.claimed_at),
-        expiresAt: lease?.expires_at ?? null,
-      }, now)
-    }${lease?.cancel_requested ? "; cancel requested" : ""}`,
+    job.state !== "running" ? "" : storedLeaseWords(lease, now),
   ]);
   return [
     `${which[0].toUpperCase()}${

@@ -9,7 +9,7 @@
 import type { StorageAdapter } from "../../adapter.ts";
 import { getConfig } from "../../backends.ts";
 import { transitionsOf } from "../../protocol.ts";
-import { parseStoredTime, type StatusMsg } from "../../schemas.ts";
+import type { StatusMsg } from "../../schemas.ts";
 import { sleep } from "../../worker/timers.ts";
 import { DISPLAY, JOB } from "../args.ts";
 import type { Command, Context } from "../command.ts";
@@ -17,9 +17,9 @@ import { CommandFailure, EXIT, UsageError } from "../errors.ts";
 import {
   type JobInfo,
   jobInfo,
-  leaseWords,
   locate,
   readStatus,
+  storedLeaseWords,
   unknownJob,
 } from "../job_lookup.ts";
 import { durationValue } from "../parse.ts";
@@ -99,14 +99,7 @@ async function describe(
     }${meta?.submitted_at ? `, submitted ${meta.submitted_at}` : ""}`,
     `  file      ${place}`,
     ...(place.endsWith("(running)")
-      ? [`  lease     ${
-        leaseWords({
-          leaseAgeMs: lease === undefined
-            ? null
-            : now - parseStoredTime(lease.claimed_at),
-          expiresAt: lease?.expires_at ?? null,
-        }, now)
-      }${lease?.cancel_requested ? "; cancel requested" : ""}`]
+      ? [`  lease     ${storedLeaseWords(lease, now)}`]
       : []),
     ...(meta && meta.attempts > 0
       ? [`  attempts  ${meta.attempts} worker(s) stopped on it`]
