@@ -676,6 +676,14 @@ export interface JobOutcome {
    */
   privateJwk?: JwkPrivate;
   /**
+   * How many experiments the job has, for a caller that read the job (as a
+   * worker does): the check that the result has one entry per experiment then
+   * uses it instead of reading the job again. Must be the job's own count.
+   *
+   * @default {read from the job}
+   */
+  experiments?: number;
+  /**
    * When the result cannot be stored (the storage refuses), the attempt
    * counts as failed; after this many failed attempts the job ends ERROR.
    *
@@ -803,6 +811,14 @@ export async function updateInDatabase(
     min: 1,
   });
   const now = clockOf(outcome);
+  const experiments = outcome.experiments === undefined
+    ? undefined
+    : numberOption(outcome.experiments, {
+      what: "experiment count",
+      fallback: 0,
+      max: Number.MAX_SAFE_INTEGER,
+      integer: true,
+    });
   if (status.job_id !== jobId) {
     throw new InvalidRecordError(
       `Invalid status: its job_id is ${
@@ -835,7 +851,7 @@ export async function updateInDatabase(
   }
   const recorded = await transitions.complete(
     ref,
-    { status, result, record },
+    { status, result, record, experiments },
     { maxAttempts, leaseMs, now },
   );
   return recorded === "done" ? "DONE" : "ERROR";

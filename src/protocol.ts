@@ -128,6 +128,35 @@ export function isFinal(status: { status?: unknown } | undefined): boolean {
   return status?.status === "DONE" || status?.status === "ERROR";
 }
 
+/**
+ * How many experiments a job has: its keys `experiment_<n>` (other keys are
+ * not experiments; the worker's checks refuse a job that has them).
+ */
+export function experimentCount(job: JsonObject): number {
+  let count = 0;
+  for (const key in job) if (EXPERIMENT_KEY.test(key)) count++;
+  return count;
+}
+
+/**
+ * Why a result does not fit a job of `experiments` experiments (it needs one
+ * entry per experiment), or `undefined`.
+ */
+export function countProblem(
+  experiments: number,
+  result: Result,
+): string | undefined {
+  const got = result.results.length;
+  if (got === experiments) return undefined;
+  return `The backend returned ${got} result${
+    got === 1 ? "" : "s"
+  } for a job of ${experiments} experiment${
+    experiments === 1 ? "" : "s"
+  }; every experiment needs exactly one.`;
+}
+
+const EXPERIMENT_KEY = /^experiment_\d+$/;
+
 const iso = formatTime;
 
 /** How many times a compare-and-swap is tried when others keep changing the record. */
@@ -361,7 +390,11 @@ export class DocumentTransitions implements JobTransitions {
     }
     let { status, result, record } = outcome;
     if (result !== undefined) {
-      const problem = await this.#resultProblem(jobId, result);
+      const problem = await this.#resultProblem(
+        jobId,
+        result,
+        outcome.experiments,
+      );
       if (problem !== undefined) {
         status = {
           ...status,
@@ -929,11 +962,17 @@ export class DocumentTransitions implements JobTransitions {
     await this.#writeStatus(displayName, jobId, status, { final: true });
   }
 
-  /** Why a result does not fit its job, or `undefined`. */
+  /**
+   * Why a result does not fit its job, or `undefined`. The job is read from
+   * `jobs/running` unless the caller, who read it, said how many experiments
+   * it has.
+   */
   async #resultProblem(
     jobId: string,
     result: Result,
+    experiments: number | undefined,
   ): Promise<string | undefined> {
+    if (experiments !== undefined) return countProblem(experiments, result);
     let job: JsonObject;
     try {
       job = await this.#adapter.get(RUNNING, jobId);
@@ -942,17 +981,7 @@ export class DocumentTransitions implements JobTransitions {
       if (error instanceof CorruptRecordError) return undefined;
       throw error;
     }
-    // Keys other than experiment_<n> are not experiments (a sanity check
-    // that the worker does before it runs a job refuses them).
-    const experiments =
-      Object.keys(job).filter((key) => /^experiment_\d+$/.test(key)).length;
-    const got = result.results.length;
-    if (got === experiments) return undefined;
-    return `The backend returned ${got} result${
-      got === 1 ? "" : "s"
-    } for a job of ${experiments} experiment${
-      experiments === 1 ? "" : "s"
-    }; every experiment needs exactly one.`;
+    return countProblem(experimentCount(job), result);
   }
 
   /**

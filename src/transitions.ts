@@ -80,6 +80,12 @@ export interface Outcome {
    * `record ?? result`, and neither when the outcome ends ERROR.
    */
   record?: JwsDict;
+  /**
+   * How many experiments the job has, when the caller read the job (a
+   * worker); else the job is read again to check that `result` has one entry
+   * per experiment.
+   */
+  experiments?: number;
 }
 
 /** Options of the transitions that may end a job for good. */

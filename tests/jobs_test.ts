@@ -45,6 +45,7 @@ import {
 } from "./support/fixtures.ts";
 import { withTempDir } from "./support/folders.ts";
 import { backendFolders, recordsIn } from "./support/store.ts";
+import { FaultyAdapter } from "@sqooler/storage/testing";
 
 const T0 = Date.parse("2026-11-28T10:00:00Z");
 const at = (ms: number) => () => T0 + ms;
@@ -680,6 +681,55 @@ Deno.test("updateInDatabase() ends a job ERROR when its result has not one entry
   );
   assert.deepEqual(await adapter.list(DELETED), [jobId]);
   assert.deepEqual(await adapter.list(resultsPath("spins")), []);
+});
+
+Deno.test("updateInDatabase() with the job's experiment count checks the result by it, without reading the job again", async () => {
+  const adapter = await spinStore();
+  const reads: string[] = [];
+  const counted = new FaultyAdapter(adapter, {
+    before: (op) => void (op.method === "get" && reads.push(op.path)),
+  });
+  const wrong = await uploadJob(adapter, { job: JOB, ...ALICE });
+  const right = await uploadJob(adapter, { job: JOB, ...ALICE });
+  for (const [jobId, experiments] of [[wrong, 2], [right, 1]] as const) {
+    const next = await getNextJobInQueue(adapter, "spins");
+    assert.equal(next.job_id, jobId);
+    await updateInDatabase(counted, {
+      ...ran(jobId),
+      token: next.token,
+      experiments,
+    });
+  }
+  assert.equal(reads.includes(RUNNING), false);
+  const refused = await getStatus(adapter, { ...ALICE, jobId: wrong });
+  assert.equal(
+    refused.error_message,
+    "The backend returned 1 result for a job of 2 experiments; every experiment needs exactly one.",
+  );
+  assert.equal(
+    (await getStatus(adapter, { ...ALICE, jobId: right })).status,
+    "DONE",
+  );
+});
+
+Deno.test("updateInDatabase() refuses an experiment count that is not a whole number, and changes nothing", async () => {
+  const adapter = await spinStore();
+  const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+  const next = await getNextJobInQueue(adapter, "spins");
+  const before = await snapshot(adapter);
+  for (const experiments of [-1, 1.5, Number.NaN, "1"]) {
+    await assert.rejects(
+      updateInDatabase(adapter, {
+        ...ran(jobId),
+        token: next.token,
+        experiments: experiments as number,
+      }),
+      (error: unknown) =>
+        error instanceof InvalidRecordError &&
+        error.message.startsWith("Invalid experiment count"),
+    );
+  }
+  assert.deepEqual(await snapshot(adapter), before);
 });
 
 Deno.test("getFileQueue() lists ids oldest first and refuses bad paths", async () => {

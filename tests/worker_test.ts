@@ -28,7 +28,11 @@ import {
   validateJob,
   type WorkerEvent,
 } from "@sqooler/storage";
-import { createTestAdapter, testBackendConfig } from "@sqooler/storage/testing";
+import {
+  createTestAdapter,
+  FaultyAdapter,
+  testBackendConfig,
+} from "@sqooler/storage/testing";
 import { LOCAL_STORE, withStoreCopy, withTempDir } from "./support/folders.ts";
 import { submitJobs } from "./support/store.ts";
 
@@ -118,6 +122,24 @@ Deno.test("runWorker() finishes the queued jobs of the sqooler fixture store", a
     assert.deepEqual(await adapter.list(RUNNING), [FIXTURE_RUNNING]);
     assert.deepEqual(await adapter.list(leasesPath("fermions")), []);
   });
+});
+
+Deno.test("runWorker() reads each job once: recording its result does not read it again", async () => {
+  const { adapter } = await queued(3);
+  const reads: string[] = [];
+  const counted = new FaultyAdapter(adapter, {
+    before: (op) =>
+      void (op.method === "get" && reads.push(`${op.path}/${op.id}`)),
+  });
+  const summary = await runWorker(counted, {
+    backends: { spins: { config: SPINS, execute: zeros } },
+    untilIdle: true,
+    pollIntervalMs: 1,
+  });
+  assert.equal(summary.done, 3);
+  const jobReads = reads.filter((read) => read.startsWith("jobs/"));
+  assert.equal(jobReads.length, 3);
+  assert.equal(new Set(jobReads).size, 3);
 });
 
 Deno.test("runWorker() marks a job ERROR when execute throws, and goes on with the next", async () => {

@@ -45,7 +45,12 @@ import {
   statusPath,
 } from "../layout.ts";
 import { newJobId } from "../names.ts";
-import { isFinal, newToken } from "../protocol.ts";
+import {
+  countProblem,
+  experimentCount,
+  isFinal,
+  newToken,
+} from "../protocol.ts";
 import { parseStored, unwrapSigned } from "../records.ts";
 import {
   JobMeta,
@@ -363,7 +368,12 @@ export class PostgresTransitions implements JobTransitions {
     let { status, result } = outcome;
     let recorded: "done" | "error" = "error";
     if (result !== undefined) {
-      const problem = resultProblem(first, jobId, result);
+      const problem = resultProblem(
+        first,
+        jobId,
+        result,
+        outcome.experiments,
+      );
       if (problem !== undefined) {
         status = { ...status, status: "ERROR", error_message: problem };
         result = undefined;
@@ -1029,12 +1039,17 @@ function readable<T>(
   }
 }
 
-/** Why a result does not fit its job (read from `jobs/running`), or `undefined`. */
+/**
+ * Why a result does not fit its job (read from `jobs/running`, unless the
+ * caller said how many experiments it has), or `undefined`.
+ */
 function resultProblem(
   snapshot: Snapshot,
   jobId: string,
   result: Result,
+  experiments: number | undefined,
 ): string | undefined {
+  if (experiments !== undefined) return countProblem(experiments, result);
   const text = snapshot.get(RUNNING);
   if (text === undefined) return undefined;
   let job;
@@ -1044,15 +1059,7 @@ function resultProblem(
     if (error instanceof CorruptRecordError) return undefined;
     throw error;
   }
-  const experiments =
-    Object.keys(job).filter((key) => /^experiment_\d+$/.test(key)).length;
-  const got = result.results.length;
-  if (got === experiments) return undefined;
-  return `The backend returned ${got} result${
-    got === 1 ? "" : "s"
-  } for a job of ${experiments} experiment${
-    experiments === 1 ? "" : "s"
-  }; every experiment needs exactly one.`;
+  return countProblem(experimentCount(job), result);
 }
 
 /**

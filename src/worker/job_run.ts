@@ -17,6 +17,7 @@ import {
 } from "../errors.ts";
 import { getJobContent, updateInDatabase } from "../jobs.ts";
 import { metaPath, RUNNING, statusPath } from "../layout.ts";
+import { experimentCount } from "../protocol.ts";
 import { releaseJob } from "../queue.ts";
 import { readIfReadable } from "../records.ts";
 import {
@@ -175,7 +176,7 @@ export async function runJob(
       status: "DONE",
       detail: steps.join("; "),
       error_message: "None",
-    }, result);
+    }, { result, experiments: experimentCount(checked.job) });
   } catch (error) {
     // A result that cannot be written (a cycle, a toJSON that throws) fails
     // the job, before anything was decided.
@@ -350,13 +351,14 @@ function record(
   context: RunContext,
   held: Held,
   status: StatusMsg,
-  result?: Result,
+  done?: { result: Result; experiments: number },
 ): Promise<"DONE" | "ERROR" | "INITIALIZING" | "QUEUED"> {
   const { settings } = context;
   return updateInDatabase(context.adapter, {
     ...held.ref,
     status,
-    result,
+    // The job in hand says how many experiments it has: not read again.
+    ...done,
     // Only a backend that signs signs its results.
     privateJwk: held.entry.config.sign ? settings.privateJwk : undefined,
     maxAttempts: settings.maxAttempts,
