@@ -149,6 +149,10 @@ function checkRef(ref: JobRef): JobRef {
  * @returns The new job's id: 24 lowercase hex characters that sort by time.
  * @throws {InvalidNameError} When the display name or the user name is not acceptable.
  * @throws {InvalidRecordError} When the job is not a JSON object.
+ * @throws {StorageError} When the storage refuses; the call then changed
+ *   nothing (a job file that got in place is taken out again), unless a
+ *   worker took the job meanwhile: then the job is submitted and its id is
+ *   returned.
  *
  * @example Submit a job the way qlued does: the job, then its status
  * ```ts

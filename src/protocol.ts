@@ -207,10 +207,13 @@ export class DocumentTransitions implements JobTransitions {
         // job that is queued all the same (an upload that failed after its
         // file was in place, such as a folder sync) is taken out again, and
         // the owner record is removed only when the job is surely nowhere.
-        if (
-          error instanceof AlreadyExistsError ||
-          await this.#withdraw(displayName, jobId)
-        ) {
+        // A job that a worker took meanwhile is submitted: its id is the
+        // answer, so that the caller knows the job that will run.
+        const where = error instanceof AlreadyExistsError
+          ? "nowhere"
+          : await this.#withdraw(displayName, jobId);
+        if (where === "taken") return jobId;
+        if (where === "nowhere") {
           await dropOwner(this.#adapter, displayName, jobId);
         }
         if (error instanceof AlreadyExistsError && attempt < 3) continue;
@@ -221,17 +224,19 @@ export class DocumentTransitions implements JobTransitions {
 
   /**
    * After a failed upload of a job: takes the job out of its queue if it got
-   * there, and tells whether it is surely nowhere now. A job that a worker
-   * took meanwhile (it has a lease, or is in a later folder) is somewhere;
-   * the places are looked at in the order a job moves, and its lease and
-   * queue again last, so that a job moving meanwhile is seen. When the
-   * storage cannot tell, the answer is no: an owner record without its job
-   * holds nothing, a job without its owner would be anyone's.
+   * there, and tells where it is now: `nowhere` (surely), `taken` (a worker
+   * took it meanwhile: it has a lease, or is in a later folder or back in its
+   * queue), or `unknown` when the storage cannot tell. The places are looked
+   * at in the order a job moves, and its lease and queue again last, so that
+   * a job moving meanwhile is seen.
    */
-  async #withdraw(displayName: string, jobId: string): Promise<boolean> {
-    return await retrying(async () => {
+  async #withdraw(
+    displayName: string,
+    jobId: string,
+  ): Promise<"nowhere" | "taken" | "unknown"> {
+    return await retrying<"nowhere" | "taken" | "unknown">(async () => {
       const key = { path: queuedPath(displayName), id: jobId };
-      if (await deleteIfExists(this.#adapter, key)) return true;
+      if (await deleteIfExists(this.#adapter, key)) return "nowhere";
       for (
         const path of [
           leasesPath(displayName),
@@ -242,10 +247,10 @@ export class DocumentTransitions implements JobTransitions {
           leasesPath(displayName),
         ]
       ) {
-        if (await exists(this.#adapter, path, jobId)) return false;
+        if (await exists(this.#adapter, path, jobId)) return "taken";
       }
-      return true;
-    }, false);
+      return "nowhere";
+    }, "unknown");
   }
 
   /** Creates a lease for the oldest free job, then moves the job; the move decides. */
