@@ -12,6 +12,12 @@ import {
   InvalidRecordError,
 } from "./errors.ts";
 import { parseExactJson, parseJson, stringifyJson } from "./json.ts";
+import {
+  createPacer,
+  parseJsonInSlices,
+  SLICE_CHARS,
+  stringifyJsonInSlices,
+} from "./slices.ts";
 import { assertRecordId, assertStoragePath, describeValue } from "./names.ts";
 import type { JobTransitions } from "./transitions.ts";
 
@@ -322,36 +328,30 @@ export const records = {
    * numbers as their tokens, so nothing changes silently on the way out.
    */
   serialize(content: unknown, record: string): string {
-    if (
-      typeof content !== "object" || content === null || Array.isArray(content)
-    ) {
-      throw new InvalidRecordError(
-        `Cannot write ${record}: expected a JSON object, got ${
-          Array.isArray(content) ? "an array" : describeValue(content)
-        }`,
-      );
-    }
+    rootObject(content, record);
     let text: string | undefined;
     try {
       text = stringifyJson(content);
     } catch (error) {
-      throw new InvalidRecordError(
-        // V8's message on a cycle spans lines; an error message is one.
-        `Cannot write ${record}: ${
-          (error as Error).message.replace(/\s*\n\s*/g, " ")
-        }`,
-        { cause: error },
-      );
+      throw unwritable(error, record);
     }
-    // A toJSON method can turn an object into other JSON, e.g. a Date into a string.
-    if (typeof text !== "string" || !text.startsWith("{")) {
-      throw new InvalidRecordError(
-        `Cannot write ${record}: expected a JSON object, got JSON ${
-          describeValue(text)
-        }`,
-      );
+    return textOfObject(text, record);
+  },
+
+  /**
+   * {@linkcode records.serialize} in slices (`slices.ts`): a large record's
+   * text comes in pieces, written without holding the event loop for long.
+   */
+  async serializeInSlices(content: unknown, record: string): Promise<string[]> {
+    rootObject(content, record);
+    let pieces: string[];
+    try {
+      pieces = await stringifyJsonInSlices(content, createPacer());
+    } catch (error) {
+      throw unwritable(error, record);
     }
-    return text;
+    if (pieces.length === 1) textOfObject(pieces[0], record);
+    return pieces;
   },
 
   /**
@@ -370,7 +370,68 @@ export const records = {
     }
     return value as JsonObject;
   },
+
+  /**
+   * {@linkcode records.parse} in slices (`slices.ts`) when the text is longer
+   * than {@linkcode SLICE_CHARS}: a large record is read without holding the
+   * event loop for long. Exact reads are made in one piece.
+   */
+  async parseInSlices(
+    text: string,
+    record: string,
+    options?: GetOptions,
+  ): Promise<JsonObject> {
+    if (options?.exact || text.length <= SLICE_CHARS) {
+      return records.parse(text, record, options);
+    }
+    let value: unknown;
+    try {
+      value = await parseJsonInSlices(text, createPacer());
+    } catch (error) {
+      throw new CorruptRecordError(record, "not valid JSON", { cause: error });
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new CorruptRecordError(record, "not a JSON object");
+    }
+    return value as JsonObject;
+  },
 };
+
+/** Refuses content that is not a JSON object, before it is written. */
+function rootObject(content: unknown, record: string): void {
+  if (
+    typeof content !== "object" || content === null || Array.isArray(content)
+  ) {
+    throw new InvalidRecordError(
+      `Cannot write ${record}: expected a JSON object, got ${
+        Array.isArray(content) ? "an array" : describeValue(content)
+      }`,
+    );
+  }
+}
+
+/** The error for content that has no JSON text (a cycle, a toJSON that throws). */
+function unwritable(error: unknown, record: string): InvalidRecordError {
+  return new InvalidRecordError(
+    // V8's message on a cycle spans lines; an error message is one.
+    `Cannot write ${record}: ${
+      (error as Error).message.replace(/\s*\n\s*/g, " ")
+    }`,
+    { cause: error },
+  );
+}
+
+/** The text, when it is a JSON object's (a toJSON method can make it other JSON). */
+function textOfObject(text: unknown, record: string): string {
+  if (typeof text !== "string" || !text.startsWith("{")) {
+    throw new InvalidRecordError(
+      `Cannot write ${record}: expected a JSON object, got JSON ${
+        describeValue(text)
+      }`,
+    );
+  }
+  return text;
+}
 
 /**
  * Runs synchronous work as a promise, so that its errors reject the promise

@@ -844,7 +844,7 @@ export async function updateInDatabase(
         `Invalid result for job ${jobId}: a job with status DONE needs a result`,
       );
     }
-    result = checkResultFor(outcome.result, { displayName, jobId });
+    result = await checkResultFor(outcome.result, { displayName, jobId });
     // Signed before anything changes: a missing key changes nothing.
     record = await signedResultRecord(
       adapter,

@@ -904,6 +904,51 @@ function serializeContainer(
   return text;
 }
 
+/**
+ * The steps of {@linkcode stringifyJson}, for writing a large value in slices
+ * (`slices.ts`): the same text, piece by piece.
+ *
+ * @internal
+ */
+export const jsonSteps = {
+  /** Whether `JSON.stringify(value)` writes what stringifyJson() must. */
+  quick(value: unknown): boolean {
+    return isQuick(value, 0);
+  },
+  /**
+   * The text of `value` as the member `key` of a container, `undefined` when
+   * it has none (a function, `undefined`, a symbol); `stack` holds the
+   * containers it is inside, for the cycle check.
+   */
+  member(
+    key: string | number,
+    value: unknown,
+    stack: object[],
+  ): string | undefined {
+    return serialize(key, value, COMPACT, stack);
+  },
+  /** An object key's text, quotes included. */
+  key(key: string): string {
+    return COMPACT.string(key);
+  },
+  /** The keys of an object in the order stringifyJson() writes them. */
+  keys(value: object): string[] {
+    return keysInOrder(value);
+  },
+  /**
+   * Whether stringifyJson() writes `value` as an array or object of its own
+   * members: a container without `toJSON`, not an exact number, a boxed
+   * primitive or raw JSON.
+   */
+  isContainer(value: unknown): value is object {
+    return typeof value === "object" && value !== null && !hasToken(value) &&
+      typeof (value as { toJSON?: unknown }).toJSON !== "function" &&
+      !(value instanceof Number || value instanceof String ||
+        value instanceof Boolean || value instanceof BigInt) &&
+      !rawJsonApi.isRawJSON?.(value);
+  },
+};
+
 /** An object's keys, in the text's order when parseExactJson() kept one. */
 function keysInOrder(value: object): string[] {
   const keys = Object.keys(value);

@@ -28,6 +28,7 @@ import {
   StorageError,
 } from "./errors.ts";
 import { keepsWriteOrder } from "./layout.ts";
+import { createPacer, SLICE_CHARS } from "./slices.ts";
 import { describeValue, normalizeProviderName } from "./names.ts";
 
 /** Options of {@linkcode LocalAdapter}. */
@@ -267,7 +268,7 @@ export class LocalAdapter implements StorageAdapter {
     await this.#write(
       storagePath,
       id,
-      records.serialize(content, record),
+      await records.serializeInSlices(content, record),
       undefined,
     );
     const listing = this.#listings.get(storagePath);
@@ -286,16 +287,15 @@ export class LocalAdapter implements StorageAdapter {
    * @throws {CorruptRecordError} When the file is not a JSON object.
    * @throws {StorageError} When the filesystem refuses.
    */
-  get(
+  async get(
     storagePath: string,
     id: string,
     options?: GetOptions,
   ): Promise<JsonObject> {
-    return settle(() => {
-      records.check(this, storagePath, id);
-      const record = records.name(storagePath, id);
-      return readRecord(this.#file(storagePath, id), record, "read", options);
-    });
+    records.check(this, storagePath, id);
+    const record = records.name(storagePath, id);
+    const text = readText(this.#file(storagePath, id), record, "read");
+    return await records.parseInSlices(text, record, options);
   }
 
   /**
@@ -377,8 +377,8 @@ export class LocalAdapter implements StorageAdapter {
   ): Promise<void> {
     records.check(this, storagePath, id);
     const record = records.name(storagePath, id);
-    const text = records.serialize(content, record);
-    await this.#write(storagePath, id, text, { check: options?.check });
+    const pieces = await records.serializeInSlices(content, record);
+    await this.#write(storagePath, id, pieces, { check: options?.check });
     const listing = this.#listings.get(storagePath);
     // The new file has a new time, which makes the record the newest.
     if (listing !== undefined) {
@@ -798,13 +798,13 @@ export class LocalAdapter implements StorageAdapter {
   async #write(
     storagePath: string,
     id: string,
-    text: string,
+    pieces: string[],
     replace: RecordCheck | undefined,
   ): Promise<void> {
     const record = records.name(storagePath, id);
     const what = `Cannot ${replace ? "update" : "create"} ${record}`;
     const target = this.#file(storagePath, id);
-    const data = new TextEncoder().encode(text);
+    const data = await encodePieces(pieces);
     for (let attempt = 0;; attempt++) {
       const tempFolder = this.#tempFolder(storagePath, !replace, what);
       const temp = `${tempFolder}/${id}.${crypto.randomUUID()}.tmp`;
@@ -925,23 +925,25 @@ export class LocalAdapter implements StorageAdapter {
 
   async #writeTemp(
     temp: string,
-    data: Uint8Array,
+    data: Uint8Array[],
     stamp: number | undefined,
     what: string,
   ): Promise<void> {
     const time = stamp === undefined ? undefined : new Date(stamp);
     for (let attempt = 0;; attempt++) {
       try {
-        if (!this.fsync && data.length <= SYNC_LIMIT) {
-          Deno.writeFileSync(temp, data, { createNew: true });
+        if (!this.fsync && data.length === 1 && data[0].length <= SYNC_LIMIT) {
+          Deno.writeFileSync(temp, data[0], { createNew: true });
           if (time !== undefined) Deno.utimeSync(temp, time, time);
           return;
         }
         const file = await Deno.open(temp, { write: true, createNew: true });
         try {
-          let written = 0;
-          while (written < data.length) {
-            written += await file.write(data.subarray(written));
+          for (const piece of data) {
+            let written = 0;
+            while (written < piece.length) {
+              written += await file.write(piece.subarray(written));
+            }
           }
           if (time !== undefined) await file.utime(time, time);
           if (this.fsync) await file.sync();
@@ -1259,13 +1261,41 @@ function readRecord(
   action: string,
   options?: GetOptions,
 ): JsonObject {
-  let text: string;
+  return records.parse(readText(file, record, action), record, options);
+}
+
+/** Reads a record's file. */
+function readText(file: string, record: string, action: string): string {
   try {
-    text = Deno.readTextFileSync(file);
+    return Deno.readTextFileSync(file);
   } catch (error) {
     throw failure(error, action, record);
   }
-  return records.parse(text, record, options);
+}
+
+/**
+ * The UTF-8 bytes of a record's text pieces, piece by piece, letting the
+ * event loop run between pieces of a large record.
+ */
+async function encodePieces(pieces: string[]): Promise<Uint8Array[]> {
+  const encoder = new TextEncoder();
+  if (pieces.length === 1) return [encoder.encode(pieces[0])];
+  const pacer = createPacer();
+  const data: Uint8Array[] = [];
+  let run: string[] = [];
+  let runLength = 0;
+  for (let i = 0; i <= pieces.length; i++) {
+    if (i === pieces.length || runLength >= SLICE_CHARS) {
+      data.push(encoder.encode(run.join("")));
+      run = [];
+      runLength = 0;
+      await pacer.pace();
+      if (i === pieces.length) break;
+    }
+    run.push(pieces[i]);
+    runLength += pieces[i].length;
+  }
+  return data;
 }
 
 function exists(path: string): boolean {

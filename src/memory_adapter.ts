@@ -88,21 +88,23 @@ export class MemoryAdapter implements StorageAdapter {
    * @param content A JSON object; a copy is stored.
    * @returns Nothing.
    */
-  upload(storagePath: string, id: string, content: object): Promise<void> {
-    return settle(() => {
-      records.check(this, storagePath, id);
-      const json = records.serialize(content, records.name(storagePath, id));
-      const folder = this.#folder(storagePath, true);
-      if (folder.has(id)) {
-        throw new AlreadyExistsError(
-          `Cannot create ${records.name(storagePath, id)}: it exists`,
-        );
-      }
-      this.#put(storagePath, folder, id, {
-        json,
-        seq: ++this.#seq,
-        time: Date.now(),
-      });
+  async upload(
+    storagePath: string,
+    id: string,
+    content: object,
+  ): Promise<void> {
+    records.check(this, storagePath, id);
+    const record = records.name(storagePath, id);
+    const json = (await records.serializeInSlices(content, record)).join("");
+    // Nothing awaits from here on: the check and the write are one step.
+    const folder = this.#folder(storagePath, true);
+    if (folder.has(id)) {
+      throw new AlreadyExistsError(`Cannot create ${record}: it exists`);
+    }
+    this.#put(storagePath, folder, id, {
+      json,
+      seq: ++this.#seq,
+      time: Date.now(),
     });
   }
 
@@ -114,20 +116,15 @@ export class MemoryAdapter implements StorageAdapter {
    * @param options Whether to keep numbers exactly.
    * @returns A copy of the content.
    */
-  get(
+  async get(
     storagePath: string,
     id: string,
     options?: GetOptions,
   ): Promise<JsonObject> {
-    return settle(() => {
-      records.check(this, storagePath, id);
-      const record = records.name(storagePath, id);
-      return records.parse(
-        this.#entry(storagePath, id, "read").json,
-        record,
-        options,
-      );
-    });
+    records.check(this, storagePath, id);
+    const record = records.name(storagePath, id);
+    const { json } = this.#entry(storagePath, id, "read");
+    return await records.parseInSlices(json, record, options);
   }
 
   /**
@@ -139,24 +136,23 @@ export class MemoryAdapter implements StorageAdapter {
    * @param options A precondition on the current content.
    * @returns Nothing.
    */
-  update(
+  async update(
     storagePath: string,
     id: string,
     content: object,
     options?: RecordCheck,
   ): Promise<void> {
-    return settle(() => {
-      records.check(this, storagePath, id);
-      const record = records.name(storagePath, id);
-      const json = records.serialize(content, record);
-      const entry = this.#entry(storagePath, id, "update");
-      if (options?.check) options.check(records.parse(entry.json, record));
-      const folder = this.#folder(storagePath, true);
-      this.#put(storagePath, folder, id, {
-        json,
-        seq: ++this.#seq,
-        time: Date.now(),
-      });
+    records.check(this, storagePath, id);
+    const record = records.name(storagePath, id);
+    const json = (await records.serializeInSlices(content, record)).join("");
+    // Nothing awaits from here on: the check and the write are one step.
+    const entry = this.#entry(storagePath, id, "update");
+    if (options?.check) options.check(records.parse(entry.json, record));
+    const folder = this.#folder(storagePath, true);
+    this.#put(storagePath, folder, id, {
+      json,
+      seq: ++this.#seq,
+      time: Date.now(),
     });
   }
 

@@ -14,7 +14,7 @@ import {
   NotFoundError,
 } from "./errors.ts";
 import { describeValue } from "./names.ts";
-import { check, type Schema } from "./schemas.ts";
+import { check, checkInSlices, type Schema } from "./schemas.ts";
 
 import type { Clock } from "./transitions.ts";
 
@@ -128,11 +128,11 @@ export async function readRecord<T>(
     throw error;
   }
   if (written !== undefined && isAsWritten(content, written)) return written;
-  return parseStored(
-    unwrapSigned(content),
-    records.name(key.path, key.id),
-    schema,
-  );
+  const result = await checkInSlices(schema, unwrapSigned(content));
+  if (!result.ok) {
+    throw new CorruptRecordError(records.name(key.path, key.id), result.reason);
+  }
+  return result.value;
 }
 
 /** Whether stored content has exactly the members of `written`, with the same primitive values. */
@@ -175,6 +175,22 @@ export function parseStored<T>(
 ): T {
   const result = check(schema, content);
   if (!result.ok) throw new CorruptRecordError(record, result.reason);
+  return result.value;
+}
+
+/**
+ * {@linkcode parseInput} in slices, for content that may be large (a result
+ * of many shots).
+ */
+export async function parseInputInSlices<T>(
+  content: unknown,
+  what: string,
+  schema: Schema<T>,
+): Promise<T> {
+  const result = await checkInSlices(schema, content);
+  if (!result.ok) {
+    throw new InvalidRecordError(`Invalid ${what}: ${result.reason}`);
+  }
   return result.value;
 }
 

@@ -21,7 +21,7 @@ import {
 import { getPublicKey } from "./keys.ts";
 import { resultsPath } from "./layout.ts";
 import { assertDisplayName, assertJobId, describeValue } from "./names.ts";
-import { isSigned, parseInput } from "./records.ts";
+import { isSigned, parseInputInSlices } from "./records.ts";
 import { type BackendConfigIn, type Result, ResultToStore } from "./schemas.ts";
 import {
   type JwkPrivate,
@@ -55,11 +55,14 @@ export interface UploadResultOptions extends JobOnBackend {
  *
  * @internal
  */
-export function checkResultFor(result: unknown, job: JobOnBackend): Result {
+export async function checkResultFor(
+  result: unknown,
+  job: JobOnBackend,
+): Promise<Result> {
   // A result that cannot be written (a cycle, a toJSON that throws) is
   // refused here, before the job's outcome is decided.
-  records.serialize(result, `the result of job ${job.jobId}`);
-  const checked = parseInput(result, "result", ResultToStore);
+  await records.serializeInSlices(result, `the result of job ${job.jobId}`);
+  const checked = await parseInputInSlices(result, "result", ResultToStore);
   for (
     const [field, expected] of [
       ["job_id", job.jobId],
@@ -174,7 +177,7 @@ export async function uploadResult(
   options: UploadResultOptions,
 ): Promise<Result | JwsDict> {
   const job = checkJob(options);
-  const result = checkResultFor(options.result, job);
+  const result = await checkResultFor(options.result, job);
   const config = await getConfig(adapter, job.displayName);
   const record = await signedResultRecord(
     adapter,

@@ -32,6 +32,7 @@
  */
 
 import { z } from "zod";
+import { createPacer, safeParseInSlices, type SlicedParse } from "./slices.ts";
 
 /**
  * A schema that checks unknown data and returns it typed. Every exported
@@ -930,6 +931,28 @@ export function problemsOf(
 }
 
 /**
+ * {@linkcode problemsOf} in slices (`slices.ts`), for data that may be large.
+ *
+ * @internal
+ * @returns `[]` when the data matches.
+ */
+export async function problemsInSlices(
+  schema: Schema<unknown>,
+  data: unknown,
+): Promise<{ path: PropertyKey[]; message: string }[]> {
+  const result = await safeParseInSlices(
+    schema as unknown as z.ZodType,
+    data,
+    createPacer(),
+  );
+  if (result.success) return [];
+  return ((result.error as z.ZodError).issues ?? []).map((issue) => ({
+    path: issue.path,
+    message: issue.message,
+  }));
+}
+
+/**
  * Checks data against a schema and says what is wrong in one line.
  *
  * @internal
@@ -940,15 +963,43 @@ export function check<T>(
 ): { ok: true; value: T } | { ok: false; reason: string } {
   const quick = QUICK_READS.get(schema)?.(data);
   if (quick !== undefined) return { ok: true, value: quick as T };
-  const result = schema.safeParse(data);
-  if (result.success) return { ok: true, value: result.data };
-  const issues = (result.error as z.ZodError).issues ?? [];
+  return outcomeOf<T>(schema.safeParse(data));
+}
+
+/**
+ * {@linkcode check} in slices (`slices.ts`): large data, such as a result of
+ * many shots, is checked without holding the event loop for long.
+ *
+ * @internal
+ */
+export async function checkInSlices<T>(
+  schema: Schema<T>,
+  data: unknown,
+): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+  const quick = QUICK_READS.get(schema)?.(data);
+  if (quick !== undefined) return { ok: true, value: quick as T };
+  return outcomeOf<T>(
+    await safeParseInSlices(
+      schema as unknown as z.ZodType,
+      data,
+      createPacer(),
+    ),
+  );
+}
+
+/** A zod outcome as {@linkcode check} reports it: the value, or the first three issues. */
+function outcomeOf<T>(
+  result: SlicedParse,
+): { ok: true; value: T } | { ok: false; reason: string } {
+  if (result.success) return { ok: true, value: result.data as T };
+  const error = result.error as z.ZodError;
+  const issues = error.issues ?? [];
   const reason =
     issues.slice(0, 3).map((issue) =>
       issue.path.length > 0
         ? `${issue.path.map(String).join(".")}: ${issue.message}`
         : issue.message
-    ).join("; ") || result.error.message;
+    ).join("; ") || error.message;
   return { ok: false, reason };
 }
 

@@ -181,7 +181,7 @@ export class PostgresAdapter implements StorageAdapter {
   ): Promise<void> {
     records.check(this, storagePath, id);
     const record = records.name(storagePath, id);
-    const text = records.serialize(content, record);
+    const text = (await records.serializeInSlices(content, record)).join("");
     const rows = await this.#db.run(
       `Cannot create ${record}`,
       (sql) =>
@@ -213,7 +213,7 @@ export class PostgresAdapter implements StorageAdapter {
     records.check(this, storagePath, id);
     const record = records.name(storagePath, id);
     const row = await this.#read(storagePath, id, "read");
-    return records.parse(row.content, record, options);
+    return await records.parseInSlices(row.content, record, options);
   }
 
   /**
@@ -234,7 +234,7 @@ export class PostgresAdapter implements StorageAdapter {
   ): Promise<void> {
     records.check(this, storagePath, id);
     const record = records.name(storagePath, id);
-    const text = records.serialize(content, record);
+    const text = (await records.serializeInSlices(content, record)).join("");
     const check = options?.check;
     if (check === undefined) {
       const rows = await this.#db.run(

@@ -253,7 +253,7 @@ async function execute(
   }
   await keeper.stop();
   if (lost()) return { kind: "lost", reason: keeper.signal.reason };
-  const problem = resultsProblem(returned, Object.keys(job).length);
+  const problem = await resultsProblem(returned, Object.keys(job).length);
   if (problem !== undefined) {
     return {
       kind: "failed",

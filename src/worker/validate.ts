@@ -14,6 +14,7 @@ import {
   ExperimentData,
   Instruction,
   type Job,
+  problemsInSlices,
   problemsOf,
 } from "../schemas.ts";
 
@@ -141,17 +142,17 @@ export function validateJob(job: unknown, limits: JobLimits): JobCheck {
  *
  * @internal
  */
-export function resultsProblem(
+export async function resultsProblem(
   value: unknown,
   experiments: number,
-): string | undefined {
+): Promise<string | undefined> {
   if (!Array.isArray(value)) {
     return `expected an array of experiment results, got ${
       describeValue(value)
     }`;
   }
   for (const [index, item] of value.entries()) {
-    const [first] = problemsOf(ExperimentData, item);
+    const [first] = await problemsInSlices(ExperimentData, item);
     if (first !== undefined) {
       const where = first.path.map(String).join(".");
       return `results[${index}]: ${where ? `${where}: ` : ""}${first.message}`;

@@ -1,0 +1,296 @@
+// Tests of src/slices.ts: large records read, checked and written in slices
+// give exactly what the one-piece functions give, and let the event loop run.
+
+import assert from "node:assert/strict";
+import { ExactNumber, parseJson, stringifyJson } from "../src/json.ts";
+import {
+  createPacer,
+  type Pacer,
+  parseJsonInSlices,
+  safeParseInSlices,
+  stringifyJsonInSlices,
+} from "../src/slices.ts";
+import { Job, Result } from "../mod.ts";
+import { z } from "zod";
+
+/** A pacer with tiny slices that yields after every one of them. */
+function tinyPacer(sliceChars = 16): Pacer {
+  return createPacer({ sliceChars, budgetMs: 0 });
+}
+
+/** A seeded generator (mulberry32), so that a failure can be run again. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS = ["a", "b", "0", "17", "__proto__", "k\\n", "k\\u00e9", "", "a"];
+const STRINGS = ['"x"', '"-0"', '"a\\"b"', '"\\\\"', '"é\\u2028"', '"[{,:}]"'];
+const NUMBERS = [
+  "0",
+  "-0",
+  "1.0",
+  "-0.0",
+  "1e-05",
+  "NaN",
+  "-Infinity",
+  "2e400",
+  "18446744073709551616",
+];
+const SPACES = ["", " ", "\n", "\t ", "\r\n"];
+
+/** A random JSON text as Python writes it (literals and all), with odd spacing. */
+function randomText(next: () => number, depth = 0): string {
+  const pick = <T>(items: T[]) => items[Math.floor(next() * items.length)];
+  const space = () => pick(SPACES);
+  const roll = next();
+  if (depth > 4 || roll < 0.35) {
+    return pick([...STRINGS, ...NUMBERS, "true", "false", "null"]);
+  }
+  const count = Math.floor(next() * 7);
+  const items: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const value = randomText(next, depth + 1);
+    items.push(
+      roll < 0.65
+        ? `${space()}${value}${space()}`
+        : `${space()}"${pick(KEYS)}"${space()}:${space()}${value}${space()}`,
+    );
+  }
+  return roll < 0.65 ? `[${items.join(",")}]` : `{${items.join(",")}}`;
+}
+
+/** The value as text that shows key order, -0, NaN and the infinities. */
+function show(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, item) =>
+      typeof item === "number" && !Number.isFinite(item)
+        ? `#${item}`
+        : Object.is(item, -0)
+        ? "#-0"
+        : item,
+  );
+}
+
+Deno.test("parseJsonInSlices reads 3,000 random texts exactly as parseJson does, key order included", async () => {
+  const next = random(1);
+  for (let round = 0; round < 3_000; round++) {
+    const text = randomText(next);
+    const sliceChars = 1 + Math.floor(next() * 40);
+    const expected = parseJson(text);
+    const sliced = await parseJsonInSlices(text, tinyPacer(sliceChars));
+    assert.equal(
+      show(sliced),
+      show(expected),
+      `text ${text} in slices of ${sliceChars}`,
+    );
+    assert.deepEqual(sliced, expected);
+  }
+});
+
+Deno.test("parseJsonInSlices refuses broken texts with parseJson's own message", async () => {
+  const next = random(2);
+  const broken = [
+    '{"a": 1,}',
+    "[1 2]",
+    '{"a" 1}',
+    "[1, [2, 3}",
+    '{"a": [1, 2]',
+    '{"a": "b}',
+    "[]]",
+    "{1: 2}",
+    "[NaNa]",
+    '{"a": 1} x',
+  ];
+  for (let round = 0; round < 500; round++) {
+    const text = randomText(next);
+    const at = Math.floor(next() * text.length);
+    broken.push(text.slice(0, at) + text.slice(at + 1));
+  }
+  for (const text of broken) {
+    let expected: unknown;
+    try {
+      expected = parseJson(text);
+    } catch (error) {
+      expected = error;
+    }
+    const sliced = await parseJsonInSlices(text, tinyPacer(4)).catch((e) => e);
+    if (expected instanceof Error) {
+      assert(sliced instanceof SyntaxError, `text ${text}`);
+      assert.equal(sliced.message, expected.message);
+    } else {
+      assert.equal(show(sliced), show(expected), `text ${text}`);
+    }
+  }
+});
+
+/** A random value as a caller hands it in: toJSON, exact numbers, holes, undefined. */
+function randomValue(next: () => number, depth = 0): unknown {
+  const roll = next();
+  if (depth > 4 || roll < 0.3) {
+    const leaves: unknown[] = [
+      "x",
+      "é\u2028",
+      -0,
+      NaN,
+      Infinity,
+      1.5,
+      10n ** 20n,
+      new ExactNumber("1.0"),
+      true,
+      null,
+      undefined,
+      () => 1,
+      new Date(0),
+      { toJSON: (key: string) => `key ${key}` },
+      new String("boxed"),
+    ];
+    return leaves[Math.floor(next() * leaves.length)];
+  }
+  const count = Math.floor(next() * 7);
+  if (roll < 0.65) {
+    const items = new Array(count);
+    for (let i = 0; i < count; i++) {
+      if (next() > 0.1) items[i] = randomValue(next, depth + 1);
+    }
+    return items;
+  }
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    record[KEYS[Math.floor(next() * 4)] + i] = randomValue(next, depth + 1);
+  }
+  return record;
+}
+
+Deno.test("stringifyJsonInSlices writes 3,000 random values exactly as stringifyJson does", async () => {
+  const next = random(3);
+  for (let round = 0; round < 3_000; round++) {
+    const value = { root: randomValue(next) };
+    const sliceChars = 1 + Math.floor(next() * 40);
+    const pieces = await stringifyJsonInSlices(value, tinyPacer(sliceChars));
+    assert.equal(pieces.join(""), stringifyJson(value), `round ${round}`);
+  }
+});
+
+Deno.test("stringifyJsonInSlices refuses a cycle as stringifyJson does", async () => {
+  const inner: unknown[] = ["a", "b", "c"];
+  const outer = { list: [inner, "d", "e", "f"] };
+  inner.push(outer);
+  await assert.rejects(
+    () => stringifyJsonInSlices(outer, tinyPacer(2)),
+    TypeError,
+  );
+  assert.throws(() => stringifyJson(outer), TypeError);
+});
+
+/** A result of `shots` shots for each of `experiments` experiments. */
+function bigResult(shots: number, experiments = 1): Record<string, unknown> {
+  return {
+    display_name: "spins",
+    backend_version: "0.1.0",
+    job_id: "abc",
+    status: "DONE",
+    extra: { kept: [1, 2, 3] },
+    results: Array.from({ length: experiments }, (_, i) => ({
+      header: { name: `experiment_${i}` },
+      shots,
+      success: true,
+      data: {
+        memory: Array.from({ length: shots }, (_, j) => `${j % 2} 1 0 1 1`),
+      },
+    })),
+  };
+}
+
+Deno.test("safeParseInSlices returns what the schema returns, and the same issues when it fails", async () => {
+  const pacer = () => tinyPacer(64);
+  const good = bigResult(200, 3);
+  const expected = (Result as unknown as z.ZodType).safeParse(good);
+  const sliced = await safeParseInSlices(
+    Result as unknown as z.ZodType,
+    good,
+    pacer(),
+  );
+  assert.deepEqual(sliced, expected);
+  assert.equal(show(sliced), show(expected));
+
+  const bad = bigResult(200, 2);
+  (bad.results as { data: { memory: unknown[] } }[])[1].data.memory[150] = 7;
+  const wanted = (Result as unknown as z.ZodType).safeParse(bad);
+  const got = await safeParseInSlices(
+    Result as unknown as z.ZodType,
+    bad,
+    pacer(),
+  );
+  assert(!got.success && !wanted.success);
+  assert.deepEqual(
+    (got.error as z.ZodError).issues,
+    (wanted.error as z.ZodError).issues,
+  );
+
+  const job = {
+    experiment_0: {
+      instructions: Array.from({ length: 300 }, () => ["rx", [0], [1.5]]),
+      num_wires: 1,
+      shots: 3,
+      wire_order: "sequential",
+    },
+  };
+  assert.deepEqual(
+    await safeParseInSlices(Job as unknown as z.ZodType, job, pacer()),
+    (Job as unknown as z.ZodType).safeParse(job),
+  );
+  const tooShort = z.object({ list: z.array(z.string()).min(1000) });
+  const data = { list: Array(500).fill("abcdef") };
+  assert.deepEqual(
+    await safeParseInSlices(tooShort, data, pacer()),
+    tooShort.safeParse(data),
+  );
+});
+
+Deno.test("a 5 MB result is read, checked and written without holding the event loop for 10 ms", async () => {
+  const result = bigResult(420_000);
+  let last = performance.now();
+  let worst = 0;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    ticks++;
+  }, 1);
+  try {
+    // Warm up, so that compiling the code is not counted as a stall.
+    await stringifyJsonInSlices(bigResult(20_000), createPacer());
+    last = performance.now();
+    worst = 0;
+    const pieces = await stringifyJsonInSlices(result, createPacer());
+    const text = pieces.join("");
+    assert(text.length > 5_000_000);
+    const parsed = await parseJsonInSlices(text, createPacer());
+    const checked = await safeParseInSlices(
+      Result as unknown as z.ZodType,
+      parsed,
+      createPacer(),
+    );
+    assert(checked.success);
+    assert.equal(
+      stringifyJson(checked.data),
+      stringifyJson(Result.parse(result)),
+    );
+  } finally {
+    clearInterval(timer);
+  }
+  // The timer ran between slices: the loop was free again and again.
+  assert(ticks > 10, `the timer ran ${ticks} times`);
+  // Not a timing claim (the machine may be loaded): the measured figure is
+  // reported by bench/read_latency.ts; here the loop must merely have run.
+  console.log(`longest gap between timer ticks: ${worst.toFixed(1)} ms`);
+});
