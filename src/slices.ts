@@ -531,7 +531,7 @@ function cutLarge(
   const small = (item: unknown) => weighJson(item, slice) < slice;
   if (Array.isArray(data)) {
     const element = plainArrayElement(schema);
-    if (element !== undefined && data.every(small)) {
+    if (element !== undefined && allSmall(data, slice)) {
       found.push({ path, items: data, element });
       return [];
     }
@@ -565,6 +565,21 @@ function cutLarge(
   return copy;
 }
 
+/** Whether every element of an array is under a slice. */
+function allSmall(items: unknown[], slice: number): boolean {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (
+      typeof item === "string"
+        ? item.length + 2 >= slice
+        : weighJson(item, slice) >= slice
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** What a zod schema's `safeParse` returns. */
 export type SlicedParse =
   | { success: true; data: unknown }
@@ -574,7 +589,9 @@ export type SlicedParse =
  * Checks data against a zod schema as `schema.safeParse(data)` does, in
  * slices when the data is large: the data without its large arrays (the
  * skeleton) is checked in one piece, then each large array's elements in
- * runs, and the checked elements are put in place. Data that fails, and data
+ * runs, and the checked elements are put in place (a large array whose
+ * elements all come out unchanged, such as strings, is kept as it is rather
+ * than copied). Data that fails, and data
  * that cannot be cut this way (a large part that is not an array of small
  * elements under a plain array schema), is checked in one piece, so the
  * issues are the schema's own.
@@ -605,6 +622,9 @@ export async function safeParseInSlices(
   for (const { path, items, element } of found) {
     const runs = z.array(element as z.ZodType);
     const runsChecked: unknown[][] = [];
+    // Whether every element came out as it went in (strings, numbers): then
+    // the array itself is kept, instead of being copied in one long step.
+    let same = true;
     let runStart = 0;
     let runWeight = 0;
     for (let i = 0; i < items.length; i++) {
@@ -615,12 +635,16 @@ export async function safeParseInSlices(
       if (runWeight < slice && i < items.length - 1) continue;
       const run = runs.safeParse(items.slice(runStart, i + 1));
       if (!run.success) return schema.safeParse(data);
-      runsChecked.push(run.data);
+      const out = run.data;
+      for (let j = 0; same && j < out.length; j++) {
+        same = out[j] === items[runStart + j];
+      }
+      runsChecked.push(out);
       runStart = i + 1;
       runWeight = 0;
       await pacer.pace();
     }
-    const values = joinRuns(runsChecked);
+    const values = same ? items : joinRuns(runsChecked);
     // The skeleton's empty array came out of the schema here.
     let holder: unknown = checked.data;
     for (const key of path.slice(0, -1)) {
