@@ -14,6 +14,7 @@ import {
 import { parseExactJson, parseJson, stringifyJson } from "./json.ts";
 import {
   createPacer,
+  isLargeJson,
   parseJsonInSlices,
   SLICE_CHARS,
   stringifyJsonInSlices,
@@ -340,18 +341,15 @@ export const records = {
 
   /**
    * {@linkcode records.serialize} in slices (`slices.ts`): a large record's
-   * text comes in pieces, written without holding the event loop for long.
+   * text comes in pieces, written without holding the event loop for long,
+   * as a promise; a small record's text comes at once, as one piece.
    */
-  async serializeInSlices(content: unknown, record: string): Promise<string[]> {
-    rootObject(content, record);
-    let pieces: string[];
-    try {
-      pieces = await stringifyJsonInSlices(content, createPacer());
-    } catch (error) {
-      throw unwritable(error, record);
-    }
-    if (pieces.length === 1) textOfObject(pieces[0], record);
-    return pieces;
+  serializeInSlices(
+    content: unknown,
+    record: string,
+  ): string[] | Promise<string[]> {
+    if (!isLargeJson(content)) return [records.serialize(content, record)];
+    return serializeLarge(content, record);
   },
 
   /**
@@ -374,28 +372,63 @@ export const records = {
   /**
    * {@linkcode records.parse} in slices (`slices.ts`) when the text is longer
    * than {@linkcode SLICE_CHARS}: a large record is read without holding the
-   * event loop for long. Exact reads are made in one piece.
+   * event loop for long, as a promise; a small one at once. Exact reads are
+   * made in one piece.
    */
-  async parseInSlices(
+  parseInSlices(
     text: string,
     record: string,
     options?: GetOptions,
-  ): Promise<JsonObject> {
+  ): JsonObject | Promise<JsonObject> {
     if (options?.exact || text.length <= SLICE_CHARS) {
       return records.parse(text, record, options);
     }
-    let value: unknown;
-    try {
-      value = await parseJsonInSlices(text, createPacer());
-    } catch (error) {
-      throw new CorruptRecordError(record, "not valid JSON", { cause: error });
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new CorruptRecordError(record, "not a JSON object");
-    }
-    return value as JsonObject;
+    return parseLarge(text, record);
   },
 };
+
+async function serializeLarge(
+  content: unknown,
+  record: string,
+): Promise<string[]> {
+  rootObject(content, record);
+  let pieces: string[];
+  try {
+    pieces = await stringifyJsonInSlices(content, createPacer());
+  } catch (error) {
+    throw unwritable(error, record);
+  }
+  if (pieces.length === 1) textOfObject(pieces[0], record);
+  return pieces;
+}
+
+async function parseLarge(text: string, record: string): Promise<JsonObject> {
+  let value: unknown;
+  try {
+    value = await parseJsonInSlices(text, createPacer());
+  } catch (error) {
+    throw new CorruptRecordError(record, "not valid JSON", { cause: error });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CorruptRecordError(record, "not a JSON object");
+  }
+  return value as JsonObject;
+}
+
+/**
+ * Goes on with a value that may still be coming: at once for a value, after
+ * it settles for a promise. Small records stay synchronous this way.
+ *
+ * @internal
+ */
+export function andThen<T, U>(
+  value: T | Promise<T>,
+  next: (value: T) => U,
+): U | Promise<Awaited<U>> {
+  return value instanceof Promise
+    ? value.then(next) as Promise<Awaited<U>>
+    : next(value);
+}
 
 /** Refuses content that is not a JSON object, before it is written. */
 function rootObject(content: unknown, record: string): void {
@@ -439,7 +472,7 @@ function textOfObject(text: unknown, record: string): string {
  *
  * @internal
  */
-export function settle<T>(work: () => T): Promise<T> {
+export function settle<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (error) {

@@ -287,15 +287,17 @@ export class LocalAdapter implements StorageAdapter {
    * @throws {CorruptRecordError} When the file is not a JSON object.
    * @throws {StorageError} When the filesystem refuses.
    */
-  async get(
+  get(
     storagePath: string,
     id: string,
     options?: GetOptions,
   ): Promise<JsonObject> {
-    records.check(this, storagePath, id);
-    const record = records.name(storagePath, id);
-    const text = readText(this.#file(storagePath, id), record, "read");
-    return await records.parseInSlices(text, record, options);
+    return settle(() => {
+      records.check(this, storagePath, id);
+      const record = records.name(storagePath, id);
+      const text = readText(this.#file(storagePath, id), record, "read");
+      return records.parseInSlices(text, record, options);
+    });
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 
 import {
+  andThen,
   type GetOptions,
   type JsonObject,
   type MoveOldestOptions,
@@ -88,15 +89,19 @@ export class MemoryAdapter implements StorageAdapter {
    * @param content A JSON object; a copy is stored.
    * @returns Nothing.
    */
-  async upload(
-    storagePath: string,
-    id: string,
-    content: object,
-  ): Promise<void> {
-    records.check(this, storagePath, id);
-    const record = records.name(storagePath, id);
-    const json = (await records.serializeInSlices(content, record)).join("");
-    // Nothing awaits from here on: the check and the write are one step.
+  upload(storagePath: string, id: string, content: object): Promise<void> {
+    return settle(() => {
+      records.check(this, storagePath, id);
+      const record = records.name(storagePath, id);
+      return andThen(
+        records.serializeInSlices(content, record),
+        (pieces) => this.#create(storagePath, id, pieces.join(""), record),
+      );
+    });
+  }
+
+  /** Creates a record from its text, in one step. */
+  #create(storagePath: string, id: string, json: string, record: string) {
     const folder = this.#folder(storagePath, true);
     if (folder.has(id)) {
       throw new AlreadyExistsError(`Cannot create ${record}: it exists`);
@@ -116,15 +121,17 @@ export class MemoryAdapter implements StorageAdapter {
    * @param options Whether to keep numbers exactly.
    * @returns A copy of the content.
    */
-  async get(
+  get(
     storagePath: string,
     id: string,
     options?: GetOptions,
   ): Promise<JsonObject> {
-    records.check(this, storagePath, id);
-    const record = records.name(storagePath, id);
-    const { json } = this.#entry(storagePath, id, "read");
-    return await records.parseInSlices(json, record, options);
+    return settle(() => {
+      records.check(this, storagePath, id);
+      const record = records.name(storagePath, id);
+      const { json } = this.#entry(storagePath, id, "read");
+      return records.parseInSlices(json, record, options);
+    });
   }
 
   /**
@@ -136,16 +143,31 @@ export class MemoryAdapter implements StorageAdapter {
    * @param options A precondition on the current content.
    * @returns Nothing.
    */
-  async update(
+  update(
     storagePath: string,
     id: string,
     content: object,
     options?: RecordCheck,
   ): Promise<void> {
-    records.check(this, storagePath, id);
-    const record = records.name(storagePath, id);
-    const json = (await records.serializeInSlices(content, record)).join("");
-    // Nothing awaits from here on: the check and the write are one step.
+    return settle(() => {
+      records.check(this, storagePath, id);
+      const record = records.name(storagePath, id);
+      return andThen(
+        records.serializeInSlices(content, record),
+        (pieces) =>
+          this.#replace(storagePath, id, pieces.join(""), record, options),
+      );
+    });
+  }
+
+  /** Replaces a record's text after its check, in one step. */
+  #replace(
+    storagePath: string,
+    id: string,
+    json: string,
+    record: string,
+    options: RecordCheck | undefined,
+  ) {
     const entry = this.#entry(storagePath, id, "update");
     if (options?.check) options.check(records.parse(entry.json, record));
     const folder = this.#folder(storagePath, true);

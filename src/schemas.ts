@@ -32,7 +32,12 @@
  */
 
 import { z } from "zod";
-import { createPacer, safeParseInSlices, type SlicedParse } from "./slices.ts";
+import {
+  createPacer,
+  isLargeJson,
+  safeParseInSlices,
+  type SlicedParse,
+} from "./slices.ts";
 
 /**
  * A schema that checks unknown data and returns it typed. Every exported
@@ -968,23 +973,23 @@ export function check<T>(
 
 /**
  * {@linkcode check} in slices (`slices.ts`): large data, such as a result of
- * many shots, is checked without holding the event loop for long.
+ * many shots, is checked without holding the event loop for long, as a
+ * promise; small data at once.
  *
  * @internal
  */
-export async function checkInSlices<T>(
+export function checkInSlices<T>(
   schema: Schema<T>,
   data: unknown,
-): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+):
+  | { ok: true; value: T }
+  | { ok: false; reason: string }
+  | Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
   const quick = QUICK_READS.get(schema)?.(data);
   if (quick !== undefined) return { ok: true, value: quick as T };
-  return outcomeOf<T>(
-    await safeParseInSlices(
-      schema as unknown as z.ZodType,
-      data,
-      createPacer(),
-    ),
-  );
+  if (!isLargeJson(data)) return outcomeOf<T>(schema.safeParse(data));
+  return safeParseInSlices(schema as unknown as z.ZodType, data, createPacer())
+    .then((result) => outcomeOf<T>(result));
 }
 
 /** A zod outcome as {@linkcode check} reports it: the value, or the first three issues. */

@@ -120,6 +120,17 @@ export function weighJson(value: unknown, limit: number): number {
   return total;
 }
 
+/**
+ * Whether a value is large enough to be written or checked in slices: about
+ * {@linkcode SLICE_CHARS} characters of JSON or more.
+ *
+ * @param value The value.
+ * @returns Whether it is.
+ */
+export function isLargeJson(value: unknown): boolean {
+  return weighJson(value, SLICE_CHARS) >= SLICE_CHARS;
+}
+
 /** The text cannot be cut here; the one-piece parser reads it (or says what is wrong). */
 class Uncuttable extends Error {}
 

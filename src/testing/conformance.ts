@@ -594,6 +594,39 @@ const CASES: Case[] = [
   },
   {
     name:
+      "a large record (a result of 200,000 shots, over 2 MB) is written, replaced and read back unchanged, Python's literals included",
+    async fn({ adapter }) {
+      const memory = Array.from({ length: 200_000 }, (_, i) => `${i % 2} 1 0`);
+      const large = {
+        ...SAMPLE,
+        results: [{ header: { name: "experiment_0" }, data: { memory } }],
+        odd: [NaN, -Infinity, { "\n": "key with an escape", "0": 0 }],
+      };
+      await adapter.upload(QUEUE, "large", large);
+      expectEqual(await adapter.get(QUEUE, "large"), large, "get() of large");
+      const replaced = { ...large, status: "ERROR" };
+      await adapter.update(QUEUE, "large", replaced);
+      expectEqual(
+        await adapter.get(QUEUE, "large"),
+        replaced,
+        "get() after update()",
+      );
+      await rejection(
+        "upload() of a large record with a cycle",
+        () => {
+          const cyclic: Record<string, unknown> = { memory };
+          (memory as unknown[]).push(cyclic);
+          return adapter.upload(QUEUE, "cyclic", cyclic).finally(() =>
+            (memory as unknown[]).pop()
+          );
+        },
+        InvalidRecordError,
+      );
+      expectEqual(await adapter.list(QUEUE), ["large"], "list() of the folder");
+    },
+  },
+  {
+    name:
       "upload() of an existing id throws AlreadyExistsError and keeps the first content",
     async fn({ adapter }) {
       await adapter.upload(QUEUE, "r1", { v: 1 });
