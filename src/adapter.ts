@@ -122,6 +122,12 @@ export interface StorageAdapter {
   /**
    * Creates a record.
    *
+   * A large record (about 64 KiB of JSON or more, e.g. a result of many
+   * shots) is written in slices, letting the event loop run between them:
+   * as with Node's `fs.writeFile` and a buffer, the content must not change
+   * until the promise settles, and calls that are not awaited may land in
+   * either order. A small record is taken at the call.
+   *
    * @param storagePath The folder, e.g. `jobs/queued/fermions`.
    * @param id The record's id.
    * @param content A JSON object.
@@ -151,7 +157,9 @@ export interface StorageAdapter {
   ): Promise<JsonObject>;
 
   /**
-   * Replaces an existing record's content.
+   * Replaces an existing record's content. A large content is written in
+   * slices, as with {@linkcode StorageAdapter.upload}: it must not change
+   * until the promise settles.
    *
    * @param storagePath The folder.
    * @param id The record's id.

@@ -927,6 +927,15 @@ export const jsonSteps = {
   ): string | undefined {
     return serialize(key, value, COMPACT, stack);
   },
+  /**
+   * Whether {@linkcode parseJson} may read the text by its slower path, which
+   * also keeps the text's order of keys such as `"0"`: an escaped key, the
+   * integer `-0`, or `NaN` or `Infinity` anywhere (also inside a string).
+   */
+  mayReadSlowly(text: string): boolean {
+    return hasEscapedKey(text) || hasIntegerMinusZero(text) ||
+      text.includes("NaN") || text.includes("Infinity");
+  },
   /** An object key's text, quotes included. */
   key(key: string): string {
     return COMPACT.string(key);

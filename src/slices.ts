@@ -148,7 +148,11 @@ export async function parseJsonInSlices(
   text: string,
   pacer: Pacer,
 ): Promise<unknown> {
-  if (typeof text !== "string" || text.length <= pacer.sliceChars) {
+  if (
+    typeof text !== "string" || text.length <= pacer.sliceChars ||
+    jsonSteps.mayReadSlowly(text)
+  ) {
+    // parseJson's slower path keeps key order that pieces would lose.
     return parseJson(text);
   }
   const start = skipSpace(text, 0);
@@ -182,12 +186,16 @@ function skipSpace(text: string, at: number): number {
   return at;
 }
 
-/** The end (after the closing quote) of the string literal at `at`. */
-function stringEnd(text: string, at: number): number {
+/**
+ * The end (after the closing quote) of the string literal at `at`, or -1
+ * when it ends after `stop`.
+ */
+function stringEnd(text: string, at: number, stop = text.length): number {
   let from = at + 1;
   while (true) {
     const quote = text.indexOf('"', from);
     if (quote < 0) throw new Uncuttable();
+    if (quote >= stop) return -1;
     let backslashes = 0;
     while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) {
       backslashes++;
@@ -224,7 +232,9 @@ function valueEnd(text: string, at: number, limit: number): number {
   for (let i = at; i < stop; i++) {
     const next = text.charCodeAt(i);
     if (next === QUOTE) {
-      i = stringEnd(text, i) - 1;
+      const end = stringEnd(text, i, stop);
+      if (end < 0) return -1;
+      i = end - 1;
     } else if (next === OPEN_BRACE || next === OPEN_BRACKET) {
       depth++;
     } else if (next === CLOSE_BRACE || next === CLOSE_BRACKET) {
@@ -483,38 +493,59 @@ interface SchemaDef {
   valueType?: unknown;
   keyType?: unknown;
   checks?: unknown[];
+  check?: string;
 }
 
 function defOf(schema: unknown): SchemaDef | undefined {
   return (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
 }
 
-/** The schema of `schema`'s member `key`, through optional, nullable and default wrappers. */
-function memberSchema(schema: unknown, key: string | number): unknown {
+/**
+ * The definition under a schema's optional, nullable and default wrappers,
+ * when neither it nor a wrapper has checks (a refinement, an overwrite, a
+ * length limit): only then may parts of the data be checked apart, since a
+ * check may look at the whole. `undefined` otherwise, and for no schema.
+ */
+function plainDef(schema: unknown): SchemaDef | undefined {
   let def = defOf(schema);
-  while (
-    def !== undefined &&
-    (def.type === "optional" || def.type === "nullable" ||
-      def.type === "default")
-  ) def = defOf(def.innerType);
+  while (true) {
+    if (def === undefined || (def.checks?.length ?? 0) > 0) return undefined;
+    if (
+      def.type !== "optional" && def.type !== "nullable" &&
+      def.type !== "default"
+    ) return def;
+    def = defOf(def.innerType);
+  }
+}
+
+/** Whether a record's key schema gives each key back as it is: a string schema without an overwrite. */
+function keepsKeys(keyType: unknown): boolean {
+  const def = defOf(keyType);
+  return def?.type === "string" &&
+    (def.checks ?? []).every((check) => defOf(check)?.check !== "overwrite");
+}
+
+/**
+ * The schema of member `key` under a plain object, record or array schema
+ * (see {@linkcode plainDef}); `undefined`, which leaves the member whole, for
+ * any other schema.
+ */
+function memberSchema(schema: unknown, key: string | number): unknown {
+  const def = plainDef(schema);
   if (def?.type === "object" && typeof key === "string") {
     return Object.hasOwn(def.shape ?? {}, key) ? def.shape![key] : undefined;
   }
-  if (def?.type === "record" && typeof key === "string") return def.valueType;
+  if (
+    def?.type === "record" && typeof key === "string" && keepsKeys(def.keyType)
+  ) return def.valueType;
   if (def?.type === "array" && typeof key === "number") return def.element;
   return undefined;
 }
 
-/** The element schema of `schema` when it is a plain array (no length checks). */
+/** The element schema of `schema` when it is a plain array schema. */
 function plainArrayElement(schema: unknown): unknown {
-  let def = defOf(schema);
-  while (
-    def !== undefined &&
-    (def.type === "optional" || def.type === "nullable" ||
-      def.type === "default")
-  ) def = defOf(def.innerType);
-  if (def?.type !== "array" || (def.checks?.length ?? 0) > 0) return undefined;
-  return def.element;
+  const def = plainDef(schema);
+  return def?.type === "array" ? def.element : undefined;
 }
 
 /** A large array inside the data, with its path and its elements' schema. */

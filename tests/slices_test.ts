@@ -294,3 +294,99 @@ Deno.test("a 5 MB result is read, checked and written without holding the event 
   // reported by bench/read_latency.ts; here the loop must merely have run.
   console.log(`longest gap between timer ticks: ${worst.toFixed(1)} ms`);
 });
+
+Deno.test("safeParseInSlices leaves data whole under a schema that looks at the whole: refinements, overwrites, transformed keys", async () => {
+  const list = Array.from({ length: 100 }, (_, i) => i);
+  const cases: [string, z.ZodType, unknown][] = [
+    [
+      "refine",
+      z.object({ a: z.array(z.number()) }).refine(
+        (o) => o.a.length < 5,
+        "too long",
+      ),
+      { a: list },
+    ],
+    [
+      "optional refine",
+      z.object({
+        a: z.array(z.number()).optional().refine(
+          (a) => !a || a.length < 5,
+          "too long",
+        ),
+      }),
+      { a: list },
+    ],
+    [
+      "superRefine",
+      z.object({ a: z.array(z.number()), total: z.number() }).superRefine(
+        (o, ctx) => {
+          if (o.a.reduce((sum, x) => sum + x, 0) !== o.total) {
+            ctx.addIssue({ code: "custom", message: "bad total" });
+          }
+        },
+      ),
+      { a: list, total: 0 },
+    ],
+    [
+      "overwrite",
+      z.object({ a: z.array(z.number()) }).overwrite((o) => ({
+        ...o,
+        n: o.a.length,
+      })),
+      { a: list },
+    ],
+    [
+      "key transform",
+      z.record(
+        z.string().transform((k) => k.toUpperCase()),
+        z.array(z.number()),
+      ),
+      { a: list },
+    ],
+    [
+      "key overwrite",
+      z.record(
+        z.string().overwrite((k) => k.toUpperCase()),
+        z.array(z.number()),
+      ),
+      { a: list },
+    ],
+  ];
+  for (const [name, schema, data] of cases) {
+    const sliced = await safeParseInSlices(schema, data, tinyPacer(64));
+    const whole = schema.safeParse(data);
+    assert.equal(sliced.success, whole.success, name);
+    if (sliced.success && whole.success) {
+      assert.deepEqual(sliced.data, whole.data, name);
+    } else {
+      assert.deepEqual(
+        (sliced as { error: z.ZodError }).error.issues,
+        (whole as { error: z.ZodError }).error.issues,
+        name,
+      );
+    }
+  }
+});
+
+Deno.test('parseJsonInSlices keeps the text\'s order of keys such as "0" where parseJson keeps it (NaN, escaped keys, -0)', async () => {
+  const large = JSON.stringify(Array(20_000).fill("0 1"));
+  for (
+    const text of [
+      `{"b": 1, "0": 2, "c": NaN, "big": ${large}}`,
+      `{"b": 1, "0": 2, "\\n": 3, "big": ${large}}`,
+      `{"b": 1, "0": -0, "big": ${large}}`,
+      `{"big": ${large}, "b": 1, "0": NaN}`,
+    ]
+  ) {
+    const sliced = await parseJsonInSlices(text, createPacer());
+    assert.equal(stringifyJson(sliced), stringifyJson(parseJson(text)));
+  }
+});
+
+Deno.test("parseJsonInSlices reads a long string of escapes deep inside large arrays as parseJson does", async () => {
+  const text = "[".repeat(31) + `"${'\\"'.repeat(200_000)}"` + "]".repeat(31);
+  assert.deepEqual(
+    await parseJsonInSlices(text, createPacer()),
+    parseJson(text),
+  );
+});
