@@ -77,6 +77,7 @@ import {
 } from "./support/fixtures.ts";
 import { walkTree, withTempDir } from "./support/folders.ts";
 import { backendFolders, recordsIn, submitJobs } from "./support/store.ts";
+import { prng } from "./support/random.ts";
 
 const schemas: Record<string, Schema<unknown>> = {
   BackendConfigIn,
@@ -1142,18 +1143,6 @@ Deno.test("a stored result with a __proto__ key pollutes no prototype", async ()
 });
 
 // ---------------------------------------------------------------- randomized round
-
-/** mulberry32: a small seeded PRNG, so that a failing round can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
 /** Pieces that make a name invalid in every name slot wherever they stand. */

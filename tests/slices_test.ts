@@ -12,22 +12,11 @@ import {
 } from "../src/slices.ts";
 import { Job, Result } from "../mod.ts";
 import { z } from "zod";
+import { prng } from "./support/random.ts";
 
 /** A pacer with tiny slices that yields after every one of them. */
 function tinyPacer(sliceChars = 16): Pacer {
   return createPacer({ sliceChars, budgetMs: 0 });
-}
-
-/** A seeded generator (mulberry32), so that a failure can be run again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const KEYS = ["a", "b", "0", "17", "__proto__", "k\\n", "k\\u00e9", "", "a"];
@@ -80,7 +69,7 @@ function show(value: unknown): string {
 }
 
 Deno.test("parseJsonInSlices reads 3,000 random texts exactly as parseJson does, key order included", async () => {
-  const next = random(1);
+  const next = prng(1);
   for (let round = 0; round < 3_000; round++) {
     const text = randomText(next);
     const sliceChars = 1 + Math.floor(next() * 40);
@@ -96,7 +85,7 @@ Deno.test("parseJsonInSlices reads 3,000 random texts exactly as parseJson does,
 });
 
 Deno.test("parseJsonInSlices refuses broken texts with parseJson's own message", async () => {
-  const next = random(2);
+  const next = prng(2);
   const broken = [
     '{"a": 1,}',
     "[1 2]",
@@ -170,7 +159,7 @@ function randomValue(next: () => number, depth = 0): unknown {
 }
 
 Deno.test("stringifyJsonInSlices writes 3,000 random values exactly as stringifyJson does", async () => {
-  const next = random(3);
+  const next = prng(3);
   for (let round = 0; round < 3_000; round++) {
     const value = { root: randomValue(next) };
     const sliceChars = 1 + Math.floor(next() * 40);
