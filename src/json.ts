@@ -789,6 +789,11 @@ function isQuick(value: unknown, depth: number): boolean {
       if (value === null) return true;
       if (depth > QUICK_CHECK_DEPTH) return false;
       if (Array.isArray(value)) {
+        // An array's own toJSON gets its key, which a piece written apart
+        // (slices.ts) would not know.
+        if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
+          return false;
+        }
         for (let i = 0; i < value.length; i++) {
           if (!isQuick(value[i], depth + 1)) return false;
         }

@@ -379,3 +379,19 @@ Deno.test("parseJsonInSlices reads a long string of escapes deep inside large ar
     parseJson(text),
   );
 });
+
+Deno.test("stringifyJsonInSlices gives an array's own toJSON the key that stringifyJson gives it", async () => {
+  const tagged = () =>
+    Object.assign([1, 2], { toJSON: (key: string) => `key=${key}` });
+  const filler = Array.from({ length: 40_000 }, (_, i) => `s${i}`);
+  for (
+    const value of [
+      { list: filler, x: tagged() },
+      { list: [...filler, tagged()] },
+    ]
+  ) {
+    const pieces = await stringifyJsonInSlices(value, createPacer());
+    assert(pieces.length > 1, "the value is written in slices");
+    assert.equal(pieces.join(""), stringifyJson(value));
+  }
+});

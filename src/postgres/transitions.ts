@@ -100,7 +100,15 @@ class Plan {
   }
 
   put(path: string, id: string, content: object): this {
-    const text = records.serialize(content, records.name(path, id));
+    return this.putText(
+      path,
+      id,
+      records.serialize(content, records.name(path, id)),
+    );
+  }
+
+  /** Writes a record's text, serialized beforehand (a large result, in slices). */
+  putText(path: string, id: string, text: string): this {
     this.writes.push({ op: "put", path, id, text });
     return this;
   }
@@ -354,7 +362,18 @@ export class PostgresTransitions implements JobTransitions {
     const { displayName, jobId } = ref;
     const leases = leasesPath(displayName);
     const asGiven = outcome.status.status === "DONE" ? "done" : "error";
-    if (ref.token !== undefined && await this.#completeFast(ref, outcome)) {
+    // A result of many shots is serialized once, in slices, before any
+    // statement: no round of a transaction holds the event loop with it.
+    const resultText = outcome.result === undefined
+      ? undefined
+      : (await records.serializeInSlices(
+        storedResult(outcome),
+        records.name(resultsPath(displayName), jobId),
+      )).join("");
+    if (
+      ref.token !== undefined &&
+      await this.#completeFast(ref, outcome, resultText)
+    ) {
       // The fast path takes only a running lease that was not cancelled.
       return asGiven;
     }
@@ -362,7 +381,7 @@ export class PostgresTransitions implements JobTransitions {
     const first = await this.#read(displayName, jobId, [leases, ...paths]);
     const lease = typed(first, leases, jobId, Lease);
     if (lease === undefined && ref.token === undefined) {
-      await this.#completeUnleased(ref, outcome, first);
+      await this.#completeUnleased(ref, outcome, first, resultText);
       return asGiven;
     }
     let { status, result } = outcome;
@@ -398,7 +417,7 @@ export class PostgresTransitions implements JobTransitions {
         };
         const plan = new Plan();
         if (state === "done" && result !== undefined) {
-          plan.put(resultsPath(displayName), jobId, storedResult(outcome));
+          plan.putText(resultsPath(displayName), jobId, resultText!);
         }
         this.#cleanUp(plan, displayName, snapshot, decided, status);
         recorded = state === "done" ? "done" : "error";
@@ -843,7 +862,11 @@ export class PostgresTransitions implements JobTransitions {
    * job was not cancelled, and the result has one entry per experiment.
    * False when the general path must decide (nothing was changed then).
    */
-  async #completeFast(ref: LeaseRef, outcome: Outcome): Promise<boolean> {
+  async #completeFast(
+    ref: LeaseRef,
+    outcome: Outcome,
+    resultText: string | undefined,
+  ): Promise<boolean> {
     const { displayName, jobId } = ref;
     const token = ref.token!;
     const { status } = outcome;
@@ -861,10 +884,6 @@ export class PostgresTransitions implements JobTransitions {
       records.name(path, jobId),
     );
     const result = done ? outcome.result : undefined;
-    const resultText = result === undefined ? null : records.serialize(
-      storedResult(outcome),
-      records.name(resultsPath(displayName), jobId),
-    );
     return await this.#fast(
       ref,
       (sql) =>
@@ -876,7 +895,7 @@ export class PostgresTransitions implements JobTransitions {
           jobId,
           token,
           statusText,
-          resultText,
+          result === undefined ? null : resultText ?? null,
           result?.results.length ?? 0,
         ], { prepare: true }),
       async () => {
@@ -920,6 +939,7 @@ export class PostgresTransitions implements JobTransitions {
     ref: LeaseRef,
     outcome: Outcome,
     first: Snapshot,
+    resultText: string | undefined,
   ): Promise<void> {
     const { displayName, jobId } = ref;
     const { status, result } = outcome;
@@ -942,7 +962,7 @@ export class PostgresTransitions implements JobTransitions {
         .expect(RUNNING, jobId, snapshot.get(RUNNING))
         .move(RUNNING, target, jobId);
       if (result !== undefined) {
-        plan.put(resultsPath(displayName), jobId, storedResult(outcome));
+        plan.putText(resultsPath(displayName), jobId, resultText!);
       }
       plan.put(statusPath(displayName), jobId, status);
       if (await this.#apply(ref, plan)) return;

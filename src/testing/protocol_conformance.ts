@@ -148,6 +148,42 @@ const CASES: Case[] = [
   },
   {
     name:
+      "a result of 200,000 shots is recorded whole, with the token and without, and read back unchanged",
+    async fn({ adapter, submit, take }) {
+      const [a, b] = await submit(2);
+      const memory = Array.from({ length: 200_000 }, (_, i) => `${i % 2} 1`);
+      const large = (jobId: string) => {
+        const outcome = done(jobId);
+        outcome.result.results = [{
+          ...experiment(),
+          shots: 200_000,
+          data: { memory },
+        }];
+        return outcome;
+      };
+      const first = await take(0);
+      await updateInDatabase(adapter, {
+        jobId: a,
+        ...ALICE,
+        ...large(a),
+        token: first.token,
+      });
+      await take(0);
+      await updateInDatabase(adapter, { jobId: b, ...ALICE, ...large(b) });
+      for (const jobId of [a, b]) {
+        const ref = { ...ALICE, jobId };
+        assert.equal((await getStatus(adapter, ref)).status, "DONE");
+        const result = await getResult(adapter, ref);
+        assert.deepEqual(
+          result.results[0].data.memory,
+          memory,
+          `memory of ${jobId}`,
+        );
+      }
+    },
+  },
+  {
+    name:
       "an outcome with the token is recorded: result, status, job file in its folder, lease gone",
     async fn({ adapter, submit, take }) {
       const [a, b] = await submit(2);
