@@ -334,7 +334,13 @@ function isRunChar(code: number): boolean {
     code === 0x2e;
 }
 
-function isJsonSpace(code: number): boolean {
+/**
+ * Whether a character code is JSON whitespace (space, tab, line feed,
+ * carriage return).
+ *
+ * @internal
+ */
+export function isJsonSpace(code: number): boolean {
   return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 }
 

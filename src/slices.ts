@@ -21,7 +21,7 @@
  */
 
 import { z } from "zod";
-import { jsonSteps, parseJson, stringifyJson } from "./json.ts";
+import { isJsonSpace, jsonSteps, parseJson, stringifyJson } from "./json.ts";
 
 /** Records up to this many characters are read, checked and written in one piece. */
 export const SLICE_CHARS = 65_536;
@@ -177,12 +177,8 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
-function isSpace(code: number): boolean {
-  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
-}
-
 function skipSpace(text: string, at: number): number {
-  while (at < text.length && isSpace(text.charCodeAt(at))) at++;
+  while (at < text.length && isJsonSpace(text.charCodeAt(at))) at++;
   return at;
 }
 
@@ -220,7 +216,7 @@ function valueEnd(text: string, at: number, limit: number): number {
       const next = text.charCodeAt(end);
       if (
         next === COMMA || next === CLOSE_BRACE || next === CLOSE_BRACKET ||
-        isSpace(next)
+        isJsonSpace(next)
       ) break;
       end++;
     }
