@@ -18,6 +18,7 @@ import {
   parseJsonInSlices,
   SLICE_CHARS,
   stringifyJsonInSlices,
+  type TextStream,
 } from "./slices.ts";
 import { assertRecordId, assertStoragePath, describeValue } from "./names.ts";
 import type { JobTransitions } from "./transitions.ts";
@@ -393,6 +394,14 @@ export const records = {
     }
     return parseLarge(text, record);
   },
+
+  /**
+   * {@linkcode records.parse} of a large record's text that arrives in
+   * pieces (a file read a piece at a time), in slices.
+   */
+  parseStream(text: TextStream, record: string): Promise<JsonObject> {
+    return parseLarge(text, record);
+  },
 };
 
 async function serializeLarge(
@@ -410,11 +419,16 @@ async function serializeLarge(
   return pieces;
 }
 
-async function parseLarge(text: string, record: string): Promise<JsonObject> {
+async function parseLarge(
+  text: string | TextStream,
+  record: string,
+): Promise<JsonObject> {
   let value: unknown;
   try {
     value = await parseJsonInSlices(text, createPacer());
   } catch (error) {
+    // A stream's own failure (reading its file) is not a fault of the JSON.
+    if (!(error instanceof SyntaxError)) throw error;
     throw new CorruptRecordError(record, "not valid JSON", { cause: error });
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

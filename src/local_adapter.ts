@@ -28,7 +28,7 @@ import {
   StorageError,
 } from "./errors.ts";
 import { keepsWriteOrder } from "./layout.ts";
-import { createPacer, SLICE_CHARS } from "./slices.ts";
+import { createPacer, SLICE_CHARS, type TextStream } from "./slices.ts";
 import { describeValue, normalizeProviderName } from "./names.ts";
 
 /** Options of {@linkcode LocalAdapter}. */
@@ -295,8 +295,15 @@ export class LocalAdapter implements StorageAdapter {
     return settle(() => {
       records.check(this, storagePath, id);
       const record = records.name(storagePath, id);
-      const text = readText(this.#file(storagePath, id), record, "read");
-      return records.parseInSlices(text, record, options);
+      const file = this.#file(storagePath, id);
+      if (options?.exact) {
+        return records.parse(readText(file, record, "read"), record, options);
+      }
+      return readLarge(
+        file,
+        record,
+        (text) => records.parseStream(text, record),
+      );
     });
   }
 
@@ -1273,6 +1280,107 @@ function readText(file: string, record: string, action: string): string {
   } catch (error) {
     throw failure(error, action, record);
   }
+}
+
+/**
+ * Reads a record's file: a small one at once, as
+ * {@linkcode records.parse} reads it; a large one (over
+ * {@linkcode SLICE_CHARS} bytes) in pieces of that size read off the main
+ * thread into one reused buffer, handed to `parseLarge` as they come, so
+ * that the whole text is never one string. The file stays open until then:
+ * a record replaced meanwhile is read as it was.
+ */
+function readLarge(
+  file: string,
+  record: string,
+  parseLarge: (text: TextStream) => Promise<JsonObject>,
+): JsonObject | Promise<JsonObject> {
+  let handle: Deno.FsFile;
+  try {
+    handle = Deno.openSync(file, { read: true });
+  } catch (error) {
+    throw failure(error, "read", record);
+  }
+  let open = true;
+  try {
+    let size: number;
+    try {
+      size = handle.statSync().size;
+    } catch (error) {
+      throw failure(error, "read", record);
+    }
+    if (size > SLICE_CHARS) {
+      open = false;
+      return parseLarge(textStream(handle, record)).finally(() =>
+        handle.close()
+      );
+    }
+    return records.parse(readAllSync(handle, size, record), record);
+  } finally {
+    if (open) handle.close();
+  }
+}
+
+/** The text of an open file, read to its end (it may have grown since its size was taken). */
+function readAllSync(
+  handle: Deno.FsFile,
+  size: number,
+  record: string,
+): string {
+  let buffer = new Uint8Array(size + 1);
+  let length = 0;
+  try {
+    while (true) {
+      if (length === buffer.length) {
+        const larger = new Uint8Array(buffer.length * 2);
+        larger.set(buffer);
+        buffer = larger;
+      }
+      const read = handle.readSync(buffer.subarray(length));
+      if (read === null) break;
+      length += read;
+    }
+  } catch (error) {
+    throw failure(error, "read", record);
+  }
+  // As Deno.readTextFileSync decodes: a byte order mark is kept, and bytes
+  // that are not UTF-8 become U+FFFD.
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(
+    buffer.subarray(0, length),
+  );
+}
+
+/** An open file's text in pieces, read with one reused buffer. */
+function textStream(handle: Deno.FsFile, record: string): TextStream {
+  const buffer = new Uint8Array(SLICE_CHARS);
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let ended = false;
+  return {
+    async next() {
+      if (ended) return undefined;
+      let read: number | null;
+      try {
+        read = await handle.read(buffer);
+      } catch (error) {
+        throw failure(error, "read", record);
+      }
+      if (read === null) {
+        ended = true;
+        return decoder.decode() || undefined;
+      }
+      return decoder.decode(buffer.subarray(0, read), { stream: true });
+    },
+    async whole() {
+      let size: number;
+      try {
+        await handle.seek(0, Deno.SeekMode.Start);
+        size = (await handle.stat()).size;
+      } catch (error) {
+        throw failure(error, "read", record);
+      }
+      return readAllSync(handle, size, record);
+    },
+  };
 }
 
 /**

@@ -134,20 +134,128 @@ export function isLargeJson(value: unknown): boolean {
 /** The text cannot be cut here; the one-piece parser reads it (or says what is wrong). */
 class Uncuttable extends Error {}
 
+/** The window ends here, and more text is coming: read more and try again. */
+class NeedMore extends Error {}
+
+/**
+ * A JSON text that arrives in pieces, such as a large file read a piece at a
+ * time into a reused buffer, so that the whole text is never one string.
+ */
+export interface TextStream {
+  /** The next piece of the text; `undefined` after the last. */
+  next(): Promise<string | undefined>;
+  /**
+   * The whole text, from its start, for the one-piece parser (text that
+   * cannot be cut, or that may keep key order only the one-piece parser
+   * keeps).
+   */
+  whole(): Promise<string>;
+}
+
+/**
+ * The part of the text that the parser holds: absolute positions from `base`
+ * to `end`. Reading past `end` while more is coming throws
+ * {@linkcode NeedMore}; past the end of the text it reads as the end of a
+ * string does (`NaN`, `-1`).
+ */
+class Window {
+  text: string;
+  base = 0;
+  done: boolean;
+  /** Whether a piece holds what parseJson may read by its slower path. */
+  slow = false;
+  /** How much read text is let go of at a time, and read at a time when a scan runs out, in characters. */
+  readonly step: number;
+  #stream: TextStream | undefined;
+  #tail = "";
+
+  constructor(text: string, step: number, stream?: TextStream) {
+    this.text = text;
+    this.step = step;
+    this.#stream = stream;
+    this.done = stream === undefined;
+  }
+
+  get end(): number {
+    return this.base + this.text.length;
+  }
+
+  /** Reads pieces until the window reaches `end` or the text ends. */
+  async reach(end: number): Promise<void> {
+    while (!this.done && this.end < end) {
+      const piece = await this.#stream!.next();
+      if (piece === undefined) {
+        this.done = true;
+        break;
+      }
+      // Checked with the end of the last piece, for a token cut in two; a
+      // backslash anywhere counts, as it may be in a key.
+      const probe = this.#tail + piece;
+      if (jsonSteps.mayReadSlowly(probe) || probe.includes("\\")) {
+        this.slow = true;
+        throw new Uncuttable();
+      }
+      this.#tail = probe.slice(-16);
+      this.text += piece;
+    }
+  }
+
+  /** Lets go of the text before `at`, once there is enough of it. */
+  forget(at: number): void {
+    if (!this.done && at - this.base >= this.step) {
+      this.text = this.text.slice(at - this.base);
+      this.base = at;
+    }
+  }
+
+  code(at: number): number {
+    const code = this.text.charCodeAt(at - this.base);
+    if (code !== code && !this.done) throw new NeedMore();
+    return code;
+  }
+
+  slice(from: number, to: number): string {
+    if (to > this.end && !this.done) throw new NeedMore();
+    return this.text.slice(from - this.base, to - this.base);
+  }
+
+  indexOf(search: string, from: number): number {
+    const found = this.text.indexOf(search, from - this.base);
+    if (found < 0) {
+      if (!this.done) throw new NeedMore();
+      return -1;
+    }
+    return found + this.base;
+  }
+}
+
 /**
  * Reads JSON text as {@linkcode parseJson} does, in slices when it is longer
- * than {@linkcode SLICE_CHARS}.
+ * than the pacer's slice. The text may come in pieces (a
+ * {@linkcode TextStream}); then it is never held whole, unless it must be
+ * read in one piece.
  *
- * @param text The JSON text.
+ * @param input The JSON text, or its pieces.
  * @param pacer Yields between slices.
  * @returns The value, equal to `parseJson(text)` with the same key order.
  * @throws {SyntaxError} When the text is not JSON that Python accepts (the
  *   message of `parseJson`).
  */
 export async function parseJsonInSlices(
-  text: string,
+  input: string | TextStream,
   pacer: Pacer,
 ): Promise<unknown> {
+  if (typeof input !== "string" && isTextStream(input)) {
+    const window = new Window("", 4 * pacer.sliceChars, input);
+    try {
+      const value = await parseWindow(window, pacer);
+      if (value !== UNCUT) return value;
+    } catch (error) {
+      if (!(error instanceof Uncuttable)) throw error;
+    }
+    return parseJson(await input.whole());
+  }
+  const text = input as string;
   if (
     typeof text !== "string" || text.length <= pacer.sliceChars ||
     jsonSteps.mayReadSlowly(text)
@@ -155,17 +263,63 @@ export async function parseJsonInSlices(
     // parseJson's slower path keeps key order that pieces would lose.
     return parseJson(text);
   }
-  const start = skipSpace(text, 0);
-  const code = text.charCodeAt(start);
-  if (code === OPEN_BRACE || code === OPEN_BRACKET) {
-    try {
-      const [value, end] = await parseContainer(text, start, pacer, 0);
-      if (skipSpace(text, end) === text.length) return value;
-    } catch (error) {
-      if (!(error instanceof Uncuttable)) throw error;
-    }
+  try {
+    const value = await parseWindow(
+      new Window(text, 4 * pacer.sliceChars),
+      pacer,
+    );
+    if (value !== UNCUT) return value;
+  } catch (error) {
+    if (!(error instanceof Uncuttable)) throw error;
   }
   return parseJson(text);
+}
+
+function isTextStream(input: unknown): input is TextStream {
+  return typeof input === "object" && input !== null &&
+    typeof (input as TextStream).next === "function" &&
+    typeof (input as TextStream).whole === "function";
+}
+
+/** What {@linkcode parseWindow} returns for text it leaves to the one-piece parser. */
+const UNCUT: unique symbol = Symbol("uncut");
+
+/** Reads the whole window's text, or answers {@linkcode UNCUT}. */
+async function parseWindow(
+  window: Window,
+  pacer: Pacer,
+): Promise<unknown | typeof UNCUT> {
+  await window.reach(4 * pacer.sliceChars);
+  const start = await settled(window, () => skipSpace(window, 0));
+  const code = window.code(start);
+  if (code !== OPEN_BRACE && code !== OPEN_BRACKET) return UNCUT;
+  const [value, end] = await parseContainer(window, start, pacer, 0);
+  const after = await settled(window, () => skipSpace(window, end));
+  await window.reach(after + 1);
+  if (after !== window.end || window.slow) return UNCUT;
+  return value;
+}
+
+/**
+ * Runs a scan of the window: at once when the window holds what it reads (a
+ * value), else by reading more text and trying again (a promise).
+ */
+function settled<T>(window: Window, scan: () => T): T | Promise<T> {
+  try {
+    return scan();
+  } catch (error) {
+    if (!(error instanceof NeedMore)) throw error;
+  }
+  return (async () => {
+    while (true) {
+      await window.reach(window.end + window.step);
+      try {
+        return scan();
+      } catch (error) {
+        if (!(error instanceof NeedMore)) throw error;
+      }
+    }
+  })();
 }
 
 const QUOTE = 0x22;
@@ -177,8 +331,8 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
-function skipSpace(text: string, at: number): number {
-  while (at < text.length && isJsonSpace(text.charCodeAt(at))) at++;
+function skipSpace(text: Window, at: number): number {
+  while (isJsonSpace(text.code(at))) at++;
   return at;
 }
 
@@ -186,14 +340,14 @@ function skipSpace(text: string, at: number): number {
  * The end (after the closing quote) of the string literal at `at`, or -1
  * when it ends after `stop`.
  */
-function stringEnd(text: string, at: number, stop = text.length): number {
+function stringEnd(text: Window, at: number, stop = Infinity): number {
   let from = at + 1;
   while (true) {
     const quote = text.indexOf('"', from);
     if (quote < 0) throw new Uncuttable();
     if (quote >= stop) return -1;
     let backslashes = 0;
-    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) {
+    while (text.code(quote - 1 - backslashes) === BACKSLASH) {
       backslashes++;
     }
     if (backslashes % 2 === 0) return quote + 1;
@@ -206,27 +360,28 @@ function stringEnd(text: string, at: number, stop = text.length): number {
  * `at + limit` (a large one, to be cut in turn). Brackets are only counted;
  * the one-piece parser checks that they match.
  */
-function valueEnd(text: string, at: number, limit: number): number {
+function valueEnd(text: Window, at: number, limit: number): number {
   // Brackets are counted up to `limit` characters.
-  const code = text.charCodeAt(at);
+  const code = text.code(at);
   if (code === QUOTE) return stringEnd(text, at);
   if (code !== OPEN_BRACE && code !== OPEN_BRACKET) {
     let end = at;
-    while (end < text.length) {
-      const next = text.charCodeAt(end);
+    while (true) {
+      const next = text.code(end);
       if (
-        next === COMMA || next === CLOSE_BRACE || next === CLOSE_BRACKET ||
-        isJsonSpace(next)
+        next !== next || next === COMMA || next === CLOSE_BRACE ||
+        next === CLOSE_BRACKET || isJsonSpace(next)
       ) break;
       end++;
     }
     if (end === at) throw new Uncuttable();
     return end;
   }
-  const stop = Math.min(text.length, at + limit);
+  const stop = at + limit;
   let depth = 0;
   for (let i = at; i < stop; i++) {
-    const next = text.charCodeAt(i);
+    const next = text.code(i);
+    if (next !== next) throw new Uncuttable(); // the text ended inside
     if (next === QUOTE) {
       const end = stringEnd(text, i, stop);
       if (end < 0) return -1;
@@ -237,11 +392,9 @@ function valueEnd(text: string, at: number, limit: number): number {
       if (--depth === 0) return i + 1;
     }
   }
-  if (stop === text.length) throw new Uncuttable();
   return -1;
 }
 
-/** Sets a member as `JSON.parse` does: an own property, also `__proto__`. */
 /** The elements of runs, in one array. */
 function joinRuns(runs: unknown[][]): unknown[] {
   return runs.length === 1 ? runs[0] : ([] as unknown[]).concat(...runs);
@@ -279,14 +432,15 @@ function setMember(
  * `parseJson` call each, large members by cutting them in turn.
  */
 async function parseContainer(
-  text: string,
+  text: Window,
   at: number,
   pacer: Pacer,
   depth: number,
 ): Promise<[unknown, number]> {
   if (depth >= MAX_SLICE_DEPTH) throw new Uncuttable();
-  const isArray = text.charCodeAt(at) === OPEN_BRACKET;
+  const isArray = text.code(at) === OPEN_BRACKET;
   const close = isArray ? CLOSE_BRACKET : CLOSE_BRACE;
+  const slice = pacer.sliceChars;
   const items: unknown[][] = []; // runs of elements, joined at the end
   const members: Record<string, unknown> = {};
   let runStart = -1; // where the current run of small members starts
@@ -304,54 +458,77 @@ async function parseContainer(
         setMember(members, key, values[key]);
       }
     }
+    text.forget(runEnd);
     await pacer.pace();
   };
-  let i = skipSpace(text, at + 1);
-  if (text.charCodeAt(i) === close) {
+  /** Where the value of the member at `i` starts (after its key, in an object). */
+  const valueAt = (i: number): number => {
+    if (isArray) return i;
+    if (text.code(i) !== QUOTE) throw new Uncuttable();
+    const colon = skipSpace(text, stringEnd(text, i));
+    if (text.code(colon) !== COLON) throw new Uncuttable();
+    return skipSpace(text, colon + 1);
+  };
+  let i = await settled(text, () => skipSpace(text, at + 1));
+  if (text.code(i) === close) {
     return [isArray ? [] : members, i + 1];
   }
   while (true) {
-    const memberStart = i;
-    let valueStart = i;
-    if (!isArray) {
-      if (text.charCodeAt(i) !== QUOTE) throw new Uncuttable();
-      valueStart = skipSpace(text, stringEnd(text, i));
-      if (text.charCodeAt(valueStart) !== COLON) throw new Uncuttable();
-      valueStart = skipSpace(text, valueStart + 1);
+    // Most members are scanned without waiting for text: the window holds
+    // two slices ahead, and only a member longer than that needs more.
+    if (!text.done && text.end - i < 2 * slice) {
+      await text.reach(i + 4 * slice);
     }
-    const slice = pacer.sliceChars;
-    const room = slice - (runStart < 0 ? 0 : runEnd - runStart);
-    let end = valueEnd(text, valueStart, Math.max(room, 1));
-    if (end < 0 || end - memberStart > room) {
-      await flush();
-      end = valueEnd(text, valueStart, slice);
+    const start = i;
+    let value = i;
+    let end = -1;
+    for (let room = slice - (runStart < 0 ? 0 : runEnd - runStart);;) {
+      try {
+        value = valueAt(start);
+        end = valueEnd(text, value, Math.max(room, 1));
+        if ((end >= 0 && end - start <= room) || room === slice) break;
+        // It does not fit the run: the run is read, and the member measured
+        // against a whole slice.
+        await flush();
+        room = slice;
+      } catch (error) {
+        if (!(error instanceof NeedMore)) throw error;
+        await text.reach(text.end + text.step);
+      }
     }
     if (end >= 0) {
-      if (runStart < 0) runStart = memberStart;
+      if (runStart < 0) runStart = start;
       runEnd = end;
       if (runEnd - runStart >= slice) await flush();
     } else {
-      let value: unknown;
-      [value, end] = await parseContainer(text, valueStart, pacer, depth + 1);
-      if (isArray) {
-        items.push([value]);
-      } else {
-        const key = parsePiece(
-          text.slice(memberStart, stringEnd(text, memberStart)),
-        );
-        if (typeof key !== "string") throw new Uncuttable();
-        setMember(members, key, value);
-      }
+      // The key is read before the value, whose text may be let go of.
+      const key = isArray ? undefined : parsePiece(
+        text.slice(start, stringEnd(text, start)),
+      );
+      if (!isArray && typeof key !== "string") throw new Uncuttable();
+      let member: unknown;
+      [member, end] = await parseContainer(text, value, pacer, depth + 1);
+      if (isArray) items.push([member]);
+      else setMember(members, key as string, member);
       await pacer.pace();
     }
-    i = skipSpace(text, end);
-    const next = text.charCodeAt(i);
+    let next = NaN;
+    while (true) {
+      try {
+        i = skipSpace(text, end);
+        next = text.code(i);
+        if (next === COMMA) i = skipSpace(text, i + 1);
+        break;
+      } catch (error) {
+        if (!(error instanceof NeedMore)) throw error;
+        await text.reach(text.end + text.step);
+      }
+    }
     if (next === close) {
       await flush();
       return [isArray ? joinRuns(items) : members, i + 1];
     }
     if (next !== COMMA) throw new Uncuttable();
-    i = skipSpace(text, i + 1);
   }
 }
 
@@ -674,10 +851,17 @@ export async function safeParseInSlices(
       const run = runs.safeParse(items.slice(runStart, i + 1));
       if (!run.success) return schema.safeParse(data);
       const out = run.data;
-      for (let j = 0; same && j < out.length; j++) {
-        same = out[j] === items[runStart + j];
+      if (same) {
+        let j = 0;
+        while (j < out.length && out[j] === items[runStart + j]) j++;
+        if (j < out.length) {
+          // The first changed element: the runs before it came out as they
+          // went in, and only from here on are the checked runs kept.
+          same = false;
+          if (runStart > 0) runsChecked.push(items.slice(0, runStart));
+        }
       }
-      runsChecked.push(out);
+      if (!same) runsChecked.push(out);
       runStart = i + 1;
       runWeight = 0;
       await pacer.pace();

@@ -9,6 +9,7 @@ import {
   parseJsonInSlices,
   safeParseInSlices,
   stringifyJsonInSlices,
+  type TextStream,
 } from "../src/slices.ts";
 import { Job, Result } from "../mod.ts";
 import { z } from "zod";
@@ -33,23 +34,40 @@ const NUMBERS = [
   "18446744073709551616",
 ];
 const SPACES = ["", " ", "\n", "\t ", "\r\n"];
+/** Leaves and keys that parseJson reads by its fast path: no NaN, -0 or escapes. */
+const PLAIN_LEAVES = [
+  '"x"',
+  '"[{,:}]"',
+  '"é"',
+  "0",
+  "1.0",
+  "2e400",
+  "-1.5",
+  "true",
+  "null",
+];
+const PLAIN_KEYS = ["a", "b", "0", "17", "__proto__", "", "a"];
 
 /** A random JSON text as Python writes it (literals and all), with odd spacing. */
-function randomText(next: () => number, depth = 0): string {
+function randomText(next: () => number, depth = 0, plain = false): string {
   const pick = <T>(items: T[]) => items[Math.floor(next() * items.length)];
   const space = () => pick(SPACES);
   const roll = next();
-  if (depth > 4 || roll < 0.35) {
-    return pick([...STRINGS, ...NUMBERS, "true", "false", "null"]);
+  if (depth > 4 || (roll < 0.35 && depth > 0) || (roll < 0.35 && !plain)) {
+    return pick(
+      plain ? PLAIN_LEAVES : [...STRINGS, ...NUMBERS, "true", "false", "null"],
+    );
   }
   const count = Math.floor(next() * 7);
   const items: string[] = [];
   for (let i = 0; i < count; i++) {
-    const value = randomText(next, depth + 1);
+    const value = randomText(next, depth + 1, plain);
     items.push(
       roll < 0.65
         ? `${space()}${value}${space()}`
-        : `${space()}"${pick(KEYS)}"${space()}:${space()}${value}${space()}`,
+        : `${space()}"${
+          pick(plain ? PLAIN_KEYS : KEYS)
+        }"${space()}:${space()}${value}${space()}`,
     );
   }
   return roll < 0.65 ? `[${items.join(",")}]` : `{${items.join(",")}}`;
@@ -81,6 +99,93 @@ Deno.test("parseJsonInSlices reads 3,000 random texts exactly as parseJson does,
       `text ${text} in slices of ${sliceChars}`,
     );
     assert.deepEqual(sliced, expected);
+  }
+});
+
+/** The text in pieces of random lengths, as a stream; counts the reads of the whole. */
+function streamOf(
+  text: string,
+  next: () => number,
+  most = 40,
+): TextStream & { wholeReads: number } {
+  let at = 0;
+  const stream = {
+    wholeReads: 0,
+    next() {
+      if (at >= text.length) return Promise.resolve(undefined);
+      const piece = text.slice(at, at + 1 + Math.floor(next() * most));
+      at += piece.length;
+      return Promise.resolve(piece);
+    },
+    whole() {
+      stream.wholeReads++;
+      return Promise.resolve(text);
+    },
+  };
+  return stream;
+}
+
+Deno.test("parseJsonInSlices reads 3,000 random texts that arrive in random pieces exactly as parseJson does, in pieces when it can", async () => {
+  const next = prng(4);
+  for (let round = 0; round < 3_000; round++) {
+    const text = randomText(next, 0, round % 3 !== 0);
+    const sliceChars = 1 + Math.floor(next() * 40);
+    const expected = parseJson(text);
+    const stream = streamOf(text, next);
+    const sliced = await parseJsonInSlices(stream, tinyPacer(sliceChars));
+    assert.equal(
+      show(sliced),
+      show(expected),
+      `text ${text} in slices of ${sliceChars}`,
+    );
+    assert.deepEqual(sliced, expected);
+    // Only what the one-piece parser must read (NaN, -0, escapes, a bare
+    // value) and text no longer than a slice is read whole.
+    const mustBeWhole = /NaN|Infinity|-0|\\/.test(text) ||
+      !/^\s*[[{]/.test(text) || text.length <= sliceChars;
+    if (!mustBeWhole) assert.equal(stream.wholeReads, 0, `text ${text}`);
+  }
+});
+
+Deno.test("parseJsonInSlices reads a stream in pieces, never whole, unless the text needs the one-piece parser", async () => {
+  const next = prng(5);
+  const memory = JSON.stringify(
+    Array.from({ length: 30_000 }, (_, i) => `${i % 4} 1`),
+  );
+  const plain =
+    `{"status": "DONE", "results": [{"header": {"name": "e"}, "data": {"memory": ${memory}}}]}`;
+  const stream = streamOf(plain, next, 5_000);
+  assert.deepEqual(
+    await parseJsonInSlices(stream, createPacer()),
+    parseJson(plain),
+  );
+  assert.equal(
+    stream.wholeReads,
+    0,
+    "a plain large text is read in pieces only",
+  );
+  for (
+    const text of [
+      plain.replace('"DONE"', "NaN"),
+      plain.replace('"e"', '"\\u00e9"'),
+      plain.replace('"status"', '"0": 1, "status"'),
+      plain + " x",
+      plain.slice(0, -3),
+    ]
+  ) {
+    const special = streamOf(text, next, 5_000);
+    const expected = (() => {
+      try {
+        return show(parseJson(text));
+      } catch (error) {
+        return String(error);
+      }
+    })();
+    const got = await parseJsonInSlices(special, createPacer()).then(
+      show,
+      String,
+    );
+    assert.equal(got, expected, text.slice(0, 60));
   }
 });
 
@@ -394,4 +499,18 @@ Deno.test("stringifyJsonInSlices gives an array's own toJSON the key that string
     assert(pieces.length > 1, "the value is written in slices");
     assert.equal(pieces.join(""), stringifyJson(value));
   }
+});
+
+Deno.test("safeParseInSlices returns what the schema returns when only late elements of a large array change", async () => {
+  const schema = z.object({
+    list: z.array(z.union([z.string(), z.number().transform((n) => n * 2)])),
+  });
+  const list: (string | number)[] = Array.from(
+    { length: 500 },
+    (_, i) => `s${i}`,
+  );
+  list[400] = 21;
+  const data = { list };
+  const sliced = await safeParseInSlices(schema, data, tinyPacer(64));
+  assert.deepEqual(sliced, schema.safeParse(data));
 });
