@@ -1283,12 +1283,14 @@ function readText(file: string, record: string, action: string): string {
 }
 
 /**
- * Reads a record's file: a small one at once, as
- * {@linkcode records.parse} reads it; a large one (over
- * {@linkcode SLICE_CHARS} bytes) in pieces of that size read off the main
- * thread into one reused buffer, handed to `parseLarge` as they come, so
- * that the whole text is never one string. The file stays open until then:
- * a record replaced meanwhile is read as it was.
+ * Reads a record's file: a small one as {@linkcode records.parse} reads it;
+ * a large one (over {@linkcode SLICE_CHARS} bytes) in pieces of that size
+ * through one reused buffer, so that the whole text is never one string (on
+ * these VMs, making a 5 MB string alone holds the event loop for about 15 ms:
+ * fresh pages are slow to fault in). The file is read in one go, as
+ * `readTextFileSync` reads it, so that a file rewritten in place by another
+ * process is read no more torn than before; the pieces are then parsed in
+ * slices by `parseLarge`.
  */
 function readLarge(
   file: string,
@@ -1301,7 +1303,7 @@ function readLarge(
   } catch (error) {
     throw failure(error, "read", record);
   }
-  let open = true;
+  let pieces: string[];
   try {
     let size: number;
     try {
@@ -1309,16 +1311,23 @@ function readLarge(
     } catch (error) {
       throw failure(error, "read", record);
     }
-    if (size > SLICE_CHARS) {
-      open = false;
-      return parseLarge(textStream(handle, record)).finally(() =>
-        handle.close()
-      );
+    if (size <= SLICE_CHARS) {
+      return records.parse(readAllSync(handle, size, record), record);
     }
-    return records.parse(readAllSync(handle, size, record), record);
+    pieces = readPiecesSync(handle, record);
   } finally {
-    if (open) handle.close();
+    handle.close();
   }
+  let next = 0;
+  return parseLarge({
+    next: () => Promise.resolve(pieces[next++]),
+    whole: () => Promise.resolve(pieces.join("")),
+  });
+}
+
+/** As Deno.readTextFileSync decodes: a byte order mark is kept, and bytes that are not UTF-8 become U+FFFD. */
+function textDecoder(): TextDecoder {
+  return new TextDecoder("utf-8", { ignoreBOM: true });
 }
 
 /** The text of an open file, read to its end (it may have grown since its size was taken). */
@@ -1343,44 +1352,26 @@ function readAllSync(
   } catch (error) {
     throw failure(error, "read", record);
   }
-  // As Deno.readTextFileSync decodes: a byte order mark is kept, and bytes
-  // that are not UTF-8 become U+FFFD.
-  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(
-    buffer.subarray(0, length),
-  );
+  return textDecoder().decode(buffer.subarray(0, length));
 }
 
-/** An open file's text in pieces, read with one reused buffer. */
-function textStream(handle: Deno.FsFile, record: string): TextStream {
+/** The text of an open file in pieces of about {@linkcode SLICE_CHARS}, read with one buffer. */
+function readPiecesSync(handle: Deno.FsFile, record: string): string[] {
   const buffer = new Uint8Array(SLICE_CHARS);
-  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-  let ended = false;
-  return {
-    async next() {
-      if (ended) return undefined;
-      let read: number | null;
-      try {
-        read = await handle.read(buffer);
-      } catch (error) {
-        throw failure(error, "read", record);
-      }
-      if (read === null) {
-        ended = true;
-        return decoder.decode() || undefined;
-      }
-      return decoder.decode(buffer.subarray(0, read), { stream: true });
-    },
-    async whole() {
-      let size: number;
-      try {
-        await handle.seek(0, Deno.SeekMode.Start);
-        size = (await handle.stat()).size;
-      } catch (error) {
-        throw failure(error, "read", record);
-      }
-      return readAllSync(handle, size, record);
-    },
-  };
+  const decoder = textDecoder();
+  const pieces: string[] = [];
+  try {
+    while (true) {
+      const read = handle.readSync(buffer);
+      if (read === null) break;
+      pieces.push(decoder.decode(buffer.subarray(0, read), { stream: true }));
+    }
+  } catch (error) {
+    throw failure(error, "read", record);
+  }
+  const rest = decoder.decode();
+  if (rest !== "") pieces.push(rest);
+  return pieces;
 }
 
 /**

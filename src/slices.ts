@@ -200,6 +200,15 @@ class Window {
     }
   }
 
+  /**
+   * Reads more after a scan ran out of text: as much again as the window
+   * holds (at least a step), so that a long token, scanned again from its
+   * start after each read, costs no more than twice its length.
+   */
+  grow(): Promise<void> {
+    return this.reach(this.end + Math.max(this.step, this.text.length));
+  }
+
   /** Lets go of the text before `at`, once there is enough of it. */
   forget(at: number): void {
     if (!this.done && at - this.base >= this.step) {
@@ -312,7 +321,7 @@ function settled<T>(window: Window, scan: () => T): T | Promise<T> {
   }
   return (async () => {
     while (true) {
-      await window.reach(window.end + window.step);
+      await window.grow();
       try {
         return scan();
       } catch (error) {
@@ -493,7 +502,7 @@ async function parseContainer(
         room = slice;
       } catch (error) {
         if (!(error instanceof NeedMore)) throw error;
-        await text.reach(text.end + text.step);
+        await text.grow();
       }
     }
     if (end >= 0) {
@@ -521,7 +530,7 @@ async function parseContainer(
         break;
       } catch (error) {
         if (!(error instanceof NeedMore)) throw error;
-        await text.reach(text.end + text.step);
+        await text.grow();
       }
     }
     if (next === close) {

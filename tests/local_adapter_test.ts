@@ -14,6 +14,7 @@ import {
   StorageError,
 } from "../mod.ts";
 import { errorCode } from "../src/local_adapter.ts";
+import { records } from "../src/adapter.ts";
 import { spawnPeer, testStorageAdapter } from "../testing.ts";
 import { filesBelow, withTempDir } from "./support/folders.ts";
 
@@ -1194,3 +1195,95 @@ function runsAsRoot(): boolean {
     return true;
   }
 }
+
+// ---------------------------------------------------------------- large files
+
+/** What get() must return for a file: the one-piece reading of its text. */
+function onePiece(path: string, record: string): unknown {
+  try {
+    return records.parse(Deno.readTextFileSync(path), record);
+  } catch (error) {
+    return error instanceof Error ? error.constructor.name : error;
+  }
+}
+
+Deno.test("LocalAdapter reads a large file in pieces exactly as in one piece: characters cut between pieces, a byte order mark, bytes that are not UTF-8, long tokens", async () => {
+  await withTempDir(async (basePath) => {
+    using adapter = new LocalAdapter({ basePath });
+    const folder = join(basePath, QUEUE);
+    Deno.mkdirSync(folder, { recursive: true });
+    const encoder = new TextEncoder();
+    const cases: [string, Uint8Array][] = [];
+    // é (2 bytes), € (3) and 😀 (4) at every offset across the 64 KiB cut.
+    for (const char of ["é", "€", "😀"]) {
+      for (let shift = 0; shift < 5; shift++) {
+        const pad = "x".repeat(65_536 - 7 - shift); // `{"a": "` is 7 bytes
+        const text = `{"a": "${pad}${char}", "b": [${
+          '"y", '.repeat(20_000)
+        }"z"]}`;
+        cases.push([`${char}${shift}`, encoder.encode(text)]);
+      }
+    }
+    const big = encoder.encode(`{"m": [${'"0 1", '.repeat(30_000)}"1 1"]}`);
+    cases.push(["bom", new Uint8Array([0xef, 0xbb, 0xbf, ...big])]);
+    const broken = big.slice();
+    broken[70_000] = 0xff;
+    cases.push(["not utf-8", broken]);
+    cases.push([
+      "cut utf-8 at the end",
+      new Uint8Array([...big.slice(0, -1), 0xe2, 0x82]),
+    ]);
+    cases.push([
+      "a 3 MB string",
+      encoder.encode(`{"s": "${"x".repeat(3_000_000)}"}`),
+    ]);
+    cases.push([
+      "3 MB of spaces",
+      encoder.encode(`{"s":${" ".repeat(3_000_000)}1}`),
+    ]);
+    cases.push([
+      "NaN late",
+      encoder.encode(`{"m": [${'"0", '.repeat(40_000)}NaN]}`),
+    ]);
+    for (const [name, bytes] of cases) {
+      const path = join(folder, `${name.replace(/[^a-z0-9]/gi, "_")}.json`);
+      Deno.writeFileSync(path, bytes);
+      const id = path.slice(folder.length + 1, -".json".length);
+      const record = `${QUEUE}/${id}.json`;
+      const got = await adapter.get(QUEUE, id).catch((error) =>
+        error instanceof Error ? error.constructor.name : error
+      );
+      assert.deepEqual(got, onePiece(path, record), name);
+    }
+  });
+});
+
+Deno.test({
+  name:
+    "LocalAdapter closes every file it reads, large or small, read or refused",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    await withTempDir(async (basePath) => {
+      using adapter = new LocalAdapter({ basePath });
+      const memory = Array.from({ length: 30_000 }, (_, i) => `${i % 2}`);
+      await adapter.upload(QUEUE, "large", { memory });
+      await adapter.upload(QUEUE, "small", { v: 1 });
+      Deno.writeTextFileSync(
+        join(basePath, QUEUE, "broken.json"),
+        `{"m": [${'"0", '.repeat(30_000)}`,
+      );
+      const open = () => [...Deno.readDirSync("/proc/self/fd")].length;
+      await adapter.get(QUEUE, "large"); // the first read may open what stays
+      const before = open();
+      for (let i = 0; i < 50; i++) {
+        await Promise.all([
+          adapter.get(QUEUE, "large"),
+          adapter.get(QUEUE, "small"),
+          adapter.get(QUEUE, "broken").catch(() => undefined),
+          adapter.get(QUEUE, "missing").catch(() => undefined),
+        ]);
+      }
+      assert.equal(open(), before);
+    });
+  },
+});
