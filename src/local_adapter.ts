@@ -82,6 +82,10 @@ const MAX_HANDLES = 32;
 const MAX_FOLDERS = 1024;
 /** How far ahead of the clock a write's time may be put to keep writes apart. */
 const STAMP_LEAD_MS = 100;
+/** How many buffers for reading large files an adapter keeps between reads. */
+const MAX_KEPT_BUFFERS = 2;
+/** The largest buffer for reading large files that an adapter keeps: 64 MiB. */
+const MAX_KEPT_BUFFER_BYTES = 64 * 1024 * 1024;
 const HOUR_MS = 3_600_000;
 
 /**
@@ -211,6 +215,8 @@ export class LocalAdapter implements StorageAdapter {
   /** Counts the times all handles were closed at once, see `#locked`. */
   #handleDrops = 0;
   #listings = new Map<string, Listing>();
+  /** Buffers for reading large files, kept for the next read (see `readLarge`). */
+  #buffers = new ReadBuffers();
 
   /**
    * Opens a storage folder. Nothing is read or written until the first call.
@@ -302,6 +308,7 @@ export class LocalAdapter implements StorageAdapter {
       return readLarge(
         file,
         record,
+        this.#buffers,
         (text) => records.parseStream(text, record),
       );
     });
@@ -1284,17 +1291,19 @@ function readText(file: string, record: string, action: string): string {
 
 /**
  * Reads a record's file: a small one as {@linkcode records.parse} reads it;
- * a large one (over {@linkcode SLICE_CHARS} bytes) in pieces of that size
- * through one reused buffer, so that the whole text is never one string (on
- * these VMs, making a 5 MB string alone holds the event loop for about 15 ms:
- * fresh pages are slow to fault in). The file is read in one go, as
- * `readTextFileSync` reads it, so that a file rewritten in place by another
- * process is read no more torn than before; the pieces are then parsed in
- * slices by `parseLarge`.
+ * a large one (over {@linkcode SLICE_CHARS} bytes) in one go into a buffer
+ * kept for the next read, then decoded a piece at a time as `parseLarge`
+ * parses it in slices, so that the whole text is never one string. On these
+ * VMs, making a 5 MB string, or filling a fresh 5 MB buffer, alone holds the
+ * event loop for about 15 ms: fresh pages are slow to fault in; a kept
+ * buffer is filled in under 1 ms. Reading in one go, as `readTextFileSync`
+ * does, a file that another process rewrites in place is read no more torn
+ * than before.
  */
 function readLarge(
   file: string,
   record: string,
+  buffers: ReadBuffers,
   parseLarge: (text: TextStream) => Promise<JsonObject>,
 ): JsonObject | Promise<JsonObject> {
   let handle: Deno.FsFile;
@@ -1303,7 +1312,8 @@ function readLarge(
   } catch (error) {
     throw failure(error, "read", record);
   }
-  let pieces: string[];
+  let bytes: Uint8Array;
+  let buffer: Uint8Array;
   try {
     let size: number;
     try {
@@ -1314,15 +1324,79 @@ function readLarge(
     if (size <= SLICE_CHARS) {
       return records.parse(readAllSync(handle, size, record), record);
     }
-    pieces = readPiecesSync(handle, record);
+    buffer = buffers.take(size + 1);
+    try {
+      [bytes, buffer] = readIntoSync(handle, buffer);
+    } catch (error) {
+      buffers.give(buffer);
+      throw failure(error, "read", record);
+    }
   } finally {
     handle.close();
   }
-  let next = 0;
+  const decoder = textDecoder();
+  let at = 0;
   return parseLarge({
-    next: () => Promise.resolve(pieces[next++]),
-    whole: () => Promise.resolve(pieces.join("")),
-  });
+    next() {
+      if (at >= bytes.length) {
+        if (at > bytes.length) return Promise.resolve(undefined);
+        at++;
+        return Promise.resolve(decoder.decode() || undefined);
+      }
+      const piece = bytes.subarray(at, at + SLICE_CHARS);
+      at += piece.length;
+      return Promise.resolve(decoder.decode(piece, { stream: true }));
+    },
+    whole: () => Promise.resolve(textDecoder().decode(bytes)),
+  }).finally(() => buffers.give(buffer));
+}
+
+/**
+ * Reads an open file to its end into `buffer`, growing it when the file is
+ * larger (it may have grown since its size was taken).
+ *
+ * @returns The bytes read, and the buffer that holds them.
+ */
+function readIntoSync(
+  handle: Deno.FsFile,
+  buffer: Uint8Array,
+): [Uint8Array, Uint8Array] {
+  let length = 0;
+  while (true) {
+    if (length === buffer.length) {
+      const larger = new Uint8Array(buffer.length * 2);
+      larger.set(buffer);
+      buffer = larger;
+    }
+    const read = handle.readSync(buffer.subarray(length));
+    if (read === null) break;
+    length += read;
+  }
+  return [buffer.subarray(0, length), buffer];
+}
+
+/**
+ * Buffers for reading large files, kept between reads so that their pages
+ * are faulted in once: at most {@linkcode MAX_KEPT_BUFFERS}, each of at most
+ * {@linkcode MAX_KEPT_BUFFER_BYTES}. A buffer is lent to one read at a time.
+ */
+class ReadBuffers {
+  #free: Uint8Array[] = [];
+
+  /** A buffer of at least `size` bytes: a kept one, or a new one. */
+  take(size: number): Uint8Array {
+    const index = this.#free.findIndex((buffer) => buffer.length >= size);
+    if (index >= 0) return this.#free.splice(index, 1)[0];
+    return new Uint8Array(Math.ceil(size * 1.25));
+  }
+
+  /** Takes a buffer back after its read, to keep it when there is room. */
+  give(buffer: Uint8Array): void {
+    if (buffer.length > MAX_KEPT_BUFFER_BYTES) return;
+    this.#free.push(buffer);
+    this.#free.sort((a, b) => a.length - b.length);
+    if (this.#free.length > MAX_KEPT_BUFFERS) this.#free.shift();
+  }
 }
 
 /** As Deno.readTextFileSync decodes: a byte order mark is kept, and bytes that are not UTF-8 become U+FFFD. */
@@ -1353,25 +1427,6 @@ function readAllSync(
     throw failure(error, "read", record);
   }
   return textDecoder().decode(buffer.subarray(0, length));
-}
-
-/** The text of an open file in pieces of about {@linkcode SLICE_CHARS}, read with one buffer. */
-function readPiecesSync(handle: Deno.FsFile, record: string): string[] {
-  const buffer = new Uint8Array(SLICE_CHARS);
-  const decoder = textDecoder();
-  const pieces: string[] = [];
-  try {
-    while (true) {
-      const read = handle.readSync(buffer);
-      if (read === null) break;
-      pieces.push(decoder.decode(buffer.subarray(0, read), { stream: true }));
-    }
-  } catch (error) {
-    throw failure(error, "read", record);
-  }
-  const rest = decoder.decode();
-  if (rest !== "") pieces.push(rest);
-  return pieces;
 }
 
 /**
