@@ -1410,23 +1410,13 @@ function readAllSync(
   size: number,
   record: string,
 ): string {
-  let buffer = new Uint8Array(size + 1);
-  let length = 0;
+  let bytes: Uint8Array;
   try {
-    while (true) {
-      if (length === buffer.length) {
-        const larger = new Uint8Array(buffer.length * 2);
-        larger.set(buffer);
-        buffer = larger;
-      }
-      const read = handle.readSync(buffer.subarray(length));
-      if (read === null) break;
-      length += read;
-    }
+    [bytes] = readIntoSync(handle, new Uint8Array(size + 1));
   } catch (error) {
     throw failure(error, "read", record);
   }
-  return textDecoder().decode(buffer.subarray(0, length));
+  return textDecoder().decode(bytes);
 }
 
 /**
