@@ -215,7 +215,7 @@ export class LocalAdapter implements StorageAdapter {
   /** Counts the times all handles were closed at once, see `#locked`. */
   #handleDrops = 0;
   #listings = new Map<string, Listing>();
-  /** Buffers for reading large files, kept for the next read (see `readLarge`). */
+  /** Buffers for reading large files, kept for the next read (see `readRecordFile`). */
   #buffers = new ReadBuffers();
 
   /**
@@ -305,12 +305,7 @@ export class LocalAdapter implements StorageAdapter {
       if (options?.exact) {
         return records.parse(readText(file, record, "read"), record, options);
       }
-      return readLarge(
-        file,
-        record,
-        this.#buffers,
-        (text) => records.parseStream(text, record),
-      );
+      return readRecordFile(file, record, this.#buffers);
     });
   }
 
@@ -1292,19 +1287,18 @@ function readText(file: string, record: string, action: string): string {
 /**
  * Reads a record's file: a small one as {@linkcode records.parse} reads it;
  * a large one (over {@linkcode SLICE_CHARS} bytes) in one go into a buffer
- * kept for the next read, then decoded a piece at a time as `parseLarge`
- * parses it in slices, so that the whole text is never one string. On these
+ * kept for the next read, then decoded a piece at a time as
+ * {@linkcode records.parseStream} parses it in slices, so that the whole text is never one string. On these
  * VMs, making a 5 MB string, or filling a fresh 5 MB buffer, alone holds the
  * event loop for about 15 ms: fresh pages are slow to fault in; a kept
  * buffer is filled in under 1 ms. Reading in one go, as `readTextFileSync`
  * does, a file that another process rewrites in place is read no more torn
  * than before.
  */
-function readLarge(
+function readRecordFile(
   file: string,
   record: string,
   buffers: ReadBuffers,
-  parseLarge: (text: TextStream) => Promise<JsonObject>,
 ): JsonObject | Promise<JsonObject> {
   let handle: Deno.FsFile;
   try {
@@ -1336,19 +1330,24 @@ function readLarge(
   }
   const decoder = textDecoder();
   let at = 0;
-  return parseLarge({
+  let ended = false;
+  const pieces: TextStream = {
     next() {
-      if (at >= bytes.length) {
-        if (at > bytes.length) return Promise.resolve(undefined);
-        at++;
-        return Promise.resolve(decoder.decode() || undefined);
+      if (ended) return Promise.resolve(undefined);
+      if (at < bytes.length) {
+        const piece = bytes.subarray(at, at + SLICE_CHARS);
+        at += piece.length;
+        return Promise.resolve(decoder.decode(piece, { stream: true }));
       }
-      const piece = bytes.subarray(at, at + SLICE_CHARS);
-      at += piece.length;
-      return Promise.resolve(decoder.decode(piece, { stream: true }));
+      // What the decoder held back: a character cut off at the end.
+      ended = true;
+      return Promise.resolve(decoder.decode() || undefined);
     },
     whole: () => Promise.resolve(textDecoder().decode(bytes)),
-  }).finally(() => buffers.give(buffer));
+  };
+  return records.parseStream(pieces, record).finally(() =>
+    buffers.give(buffer)
+  );
 }
 
 /**

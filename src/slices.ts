@@ -162,8 +162,6 @@ class Window {
   text: string;
   base = 0;
   done: boolean;
-  /** Whether a piece holds what parseJson may read by its slower path. */
-  slow = false;
   /** How much read text is let go of at a time, and read at a time when a scan runs out, in characters. */
   readonly step: number;
   #stream: TextStream | undefined;
@@ -192,7 +190,6 @@ class Window {
       // backslash anywhere counts, as it may be in a key.
       const probe = this.#tail + piece;
       if (jsonSteps.mayReadSlowly(probe) || probe.includes("\\")) {
-        this.slow = true;
         throw new Uncuttable();
       }
       this.#tail = probe.slice(-16);
@@ -254,40 +251,24 @@ export async function parseJsonInSlices(
   input: string | TextStream,
   pacer: Pacer,
 ): Promise<unknown> {
-  if (typeof input !== "string" && isTextStream(input)) {
-    const window = new Window("", 4 * pacer.sliceChars, input);
-    try {
-      const value = await parseWindow(window, pacer);
-      if (value !== UNCUT) return value;
-    } catch (error) {
-      if (!(error instanceof Uncuttable)) throw error;
+  const step = 4 * pacer.sliceChars;
+  let window: Window;
+  if (typeof input === "string") {
+    if (input.length <= pacer.sliceChars || jsonSteps.mayReadSlowly(input)) {
+      // parseJson's slower path keeps key order that pieces would lose.
+      return parseJson(input);
     }
-    return parseJson(await input.whole());
-  }
-  const text = input as string;
-  if (
-    typeof text !== "string" || text.length <= pacer.sliceChars ||
-    jsonSteps.mayReadSlowly(text)
-  ) {
-    // parseJson's slower path keeps key order that pieces would lose.
-    return parseJson(text);
+    window = new Window(input, step);
+  } else {
+    window = new Window("", step, input);
   }
   try {
-    const value = await parseWindow(
-      new Window(text, 4 * pacer.sliceChars),
-      pacer,
-    );
+    const value = await parseWindow(window, pacer);
     if (value !== UNCUT) return value;
   } catch (error) {
     if (!(error instanceof Uncuttable)) throw error;
   }
-  return parseJson(text);
-}
-
-function isTextStream(input: unknown): input is TextStream {
-  return typeof input === "object" && input !== null &&
-    typeof (input as TextStream).next === "function" &&
-    typeof (input as TextStream).whole === "function";
+  return parseJson(typeof input === "string" ? input : await input.whole());
 }
 
 /** What {@linkcode parseWindow} returns for text it leaves to the one-piece parser. */
@@ -305,7 +286,7 @@ async function parseWindow(
   const [value, end] = await parseContainer(window, start, pacer, 0);
   const after = await settled(window, () => skipSpace(window, end));
   await window.reach(after + 1);
-  if (after !== window.end || window.slow) return UNCUT;
+  if (after !== window.end) return UNCUT;
   return value;
 }
 
@@ -626,10 +607,7 @@ async function writeContainer(
     };
     const slice = pacer.sliceChars;
     for (let i = 0; i < value.length; i++) {
-      const item = value[i];
-      const weight = typeof item === "string"
-        ? item.length + 2
-        : weighJson(item, slice);
+      const weight = weighJson(value[i], slice);
       if (
         weight < slice || depth + 1 >= MAX_SLICE_DEPTH ||
         !jsonSteps.isContainer(value[i])
@@ -669,7 +647,6 @@ async function writeContainer(
 interface SchemaDef {
   type?: string;
   shape?: Record<string, unknown>;
-  catchall?: unknown;
   element?: unknown;
   innerType?: unknown;
   valueType?: unknown;
@@ -752,39 +729,28 @@ function cutLarge(
   if (
     typeof data !== "object" || data === null || path.length > MAX_SLICE_DEPTH
   ) throw new Uncuttable();
-  const small = (item: unknown) => weighJson(item, slice) < slice;
+  /** A member as it goes into the skeleton: as it is when small, else cut. */
+  const part = (member: unknown, key: string | number) =>
+    weighJson(member, slice) < slice ? member : cutLarge(
+      member,
+      memberSchema(schema, key),
+      [...path, key],
+      found,
+      slice,
+    );
   if (Array.isArray(data)) {
     const element = plainArrayElement(schema);
     if (element !== undefined && allSmall(data, slice)) {
       found.push({ path, items: data, element });
       return [];
     }
-    return data.map((item, index) =>
-      small(item) ? item : cutLarge(
-        item,
-        memberSchema(schema, index),
-        [...path, index],
-        found,
-        slice,
-      )
-    );
+    return data.map(part);
   }
   if (Object.getPrototypeOf(data) !== Object.prototype) throw new Uncuttable();
   const copy: Record<string, unknown> = {};
   const record = data as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    const member = record[key];
-    setMember(
-      copy,
-      key,
-      small(member) ? member : cutLarge(
-        member,
-        memberSchema(schema, key),
-        [...path, key],
-        found,
-        slice,
-      ),
-    );
+    setMember(copy, key, part(record[key], key));
   }
   return copy;
 }
@@ -792,14 +758,7 @@ function cutLarge(
 /** Whether every element of an array is under a slice. */
 function allSmall(items: unknown[], slice: number): boolean {
   for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if (
-      typeof item === "string"
-        ? item.length + 2 >= slice
-        : weighJson(item, slice) >= slice
-    ) {
-      return false;
-    }
+    if (weighJson(items[i], slice) >= slice) return false;
   }
   return true;
 }
@@ -852,10 +811,7 @@ export async function safeParseInSlices(
     let runStart = 0;
     let runWeight = 0;
     for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      runWeight += typeof item === "string"
-        ? item.length + 2
-        : weighJson(item, slice);
+      runWeight += weighJson(items[i], slice);
       if (runWeight < slice && i < items.length - 1) continue;
       const run = runs.safeParse(items.slice(runStart, i + 1));
       if (!run.success) return schema.safeParse(data);
