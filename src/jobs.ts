@@ -739,7 +739,7 @@ export interface JobOutcome {
  * @throws {InvalidRecordError} When the status or the result does not match its schema, cannot be written as JSON (a cycle, a `toJSON` that throws), names another job or backend, or DONE comes without a result.
  * @throws {SigningError} When the backend's config says `sign: true` and no private key is given, or the config names another key; nothing was written.
  * @throws {InvalidNameError} When the display name or the id is not acceptable.
- * @throws {LeaseLostError} When the token is no longer the job's current one; nothing was written.
+ * @throws {LeaseLostError} When the token is no longer the job's current one: nothing was written; or when a result's write took longer than half the lease and a recovery took the job over meanwhile: nothing more was recorded, and the result stays until the job's next run replaces it.
  * @throws {JobStateError} When the job is not running (final outcome) or neither queued nor running (progress), or its status is final already.
  * @throws {StorageError} When the storage refuses.
  *

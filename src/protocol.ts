@@ -426,6 +426,8 @@ export class DocumentTransitions implements JobTransitions {
           (state === "error" ? status.error_message : null),
       };
     }, { state: "running", read: lease });
+    const decidedAt = terms.now();
+    let held = decided;
     if (decided.state === "error") result = record = undefined;
     if (result !== undefined) {
       try {
@@ -442,8 +444,25 @@ export class DocumentTransitions implements JobTransitions {
           .catch(() => {});
         throw error;
       }
+      // A result that took half the lease to write (many shots, a slow
+      // disk): a recovery may have taken the decided lease over meanwhile,
+      // found no result and put the job back. The decision is renewed, or
+      // this call stops here and leaves the job to that recovery.
+      if (terms.now() - decidedAt > terms.leaseMs / 2) {
+        held = await this.#swapLease(
+          { ...ref, token: decided.token },
+          "record the outcome of",
+          (current) => {
+            if (!sameLease(current, decided)) {
+              throw lost(ref, "record the outcome of");
+            }
+            return { ...current, expires_at: iso(terms.now() + terms.leaseMs) };
+          },
+          { state: decided.state },
+        );
+      }
     }
-    await this.#cleanUp(displayName, decided, status);
+    await this.#cleanUp(displayName, held, status);
     return decided.state === "done" ? "done" : "error";
   }
 

@@ -16,6 +16,7 @@ import {
   getNextJobInQueue,
   getStatus,
   type Job,
+  LeaseLostError,
   leasesPath,
   LocalAdapter,
   MemoryAdapter,
@@ -598,4 +599,54 @@ Deno.test("a lease that someone stored signed (a JWS dict) is renewed, cancelled
     assert.equal(status.error_message, "Cancelled by alice.");
     adapter.close();
   });
+});
+
+Deno.test("a worker whose result took longer than its lease to write, while a recovery put the job back, records nothing more: the job stays queued", async () => {
+  for (const Adapter of ["memory", "local"] as const) {
+    await withTempDir(async (basePath) => {
+      const adapter = Adapter === "memory"
+        ? new MemoryAdapter()
+        : new LocalAdapter({ basePath });
+      await uploadConfig(adapter, SPINS);
+      const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+      await uploadStatus(adapter, { ...ALICE, jobId });
+      let time = T0;
+      const now = () => time;
+      const next = await getNextJobInQueue(adapter, DISPLAY, {
+        now,
+        leaseMs: 60_000,
+      });
+      // The outcome is decided; the result's write is slow (a disk, many shots).
+      const pause = new PausePoint((op) =>
+        op.method === "upload" && op.path === `results/${DISPLAY}`
+      );
+      const recording = updateInDatabase(new FaultyAdapter(adapter, pause), {
+        jobId,
+        displayName: DISPLAY,
+        token: next.token,
+        status: doneStatus(jobId),
+        result: resultOf(jobId),
+        leaseMs: 60_000,
+        now,
+      }).catch((error) => error);
+      await pause.reached;
+      time += 10 * 60_000;
+      // A recovery finds the decided lease long expired and no result yet.
+      const report = await recoverStaleJobs(adapter, {
+        displayName: DISPLAY,
+        now,
+      });
+      assert.deepEqual(report.requeued, [jobId], Adapter);
+      pause.resume();
+      const error = await recording;
+      assert(error instanceof LeaseLostError, `${Adapter}: ${error}`);
+      assert.deepEqual(await adapter.list(queuedPath(DISPLAY)), [jobId]);
+      assert.notEqual(
+        (await getStatus(adapter, { ...ALICE, jobId })).status,
+        "DONE",
+        `${Adapter}: a job put back does not read as DONE`,
+      );
+      assert.deepEqual(await adapter.list(leasesPath(DISPLAY)), []);
+    });
+  }
 });

@@ -56,11 +56,15 @@ export type Backends = Record<string, Backend>;
 export interface WorkerSummary {
   /** Jobs written DONE. */
   done: number;
-  /** Jobs written ERROR. */
+  /** Jobs written ERROR for what their run found (the backend failed, the job or its result was invalid, it was cancelled). */
   failed: number;
-  /** Jobs put back in their queue (the worker stopped, or an attempt failed on the storage). */
+  /** Jobs put back in their queue: the worker stopped, or the job was still being written. */
   released: number;
-  /** Failures that the worker reported and went on after (storage errors, lost leases). */
+  /**
+   * Failures that the worker reported and went on after: lost leases, and
+   * storage errors, among them attempts that failed on the storage (their
+   * job went back to its queue, or ended ERROR after its last attempt).
+   */
   errors: number;
 }
 
