@@ -308,3 +308,30 @@ const UNORDERED = ["status/", "results/", "meta/", "leases/", "backends/"];
 export function keepsWriteOrder(storagePath: string): boolean {
   return !UNORDERED.some((top) => storagePath.startsWith(top));
 }
+
+/** The top folders whose records are always small: a status, an owner record, a lease, a config or a key. */
+const SMALL_RECORDS = ["status/", "meta/", "leases/", "backends/"];
+
+/**
+ * Whether a folder may hold large records (about 64 KiB of JSON or more):
+ * results (of many shots), jobs (of many instructions) and folders outside
+ * sqooler's layout; not statuses, owner records, leases or the backends'
+ * records. An adapter may read records of the other folders in one piece
+ * without first asking their size. Internal: it is not exported from the
+ * package.
+ *
+ * @param storagePath A storage path.
+ * @returns Whether the folder's records may be large.
+ *
+ * @example Results may be large, statuses never are
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mayHoldLargeRecords, resultsPath, statusPath } from "./layout.ts";
+ *
+ * assert(mayHoldLargeRecords(resultsPath("spins")));
+ * assert(!mayHoldLargeRecords(statusPath("spins")));
+ * ```
+ */
+export function mayHoldLargeRecords(storagePath: string): boolean {
+  return !SMALL_RECORDS.some((top) => storagePath.startsWith(top));
+}

@@ -27,7 +27,7 @@ import {
   SqoolerError,
   StorageError,
 } from "./errors.ts";
-import { keepsWriteOrder } from "./layout.ts";
+import { keepsWriteOrder, mayHoldLargeRecords } from "./layout.ts";
 import { createPacer, SLICE_CHARS, type TextStream } from "./slices.ts";
 import { describeValue, normalizeProviderName } from "./names.ts";
 
@@ -302,8 +302,10 @@ export class LocalAdapter implements StorageAdapter {
       records.check(this, storagePath, id);
       const record = records.name(storagePath, id);
       const file = this.#file(storagePath, id);
-      if (options?.exact) {
-        return records.parse(readText(file, record, "read"), record, options);
+      // A record that may be large is read in pieces (asking its size costs
+      // a few microseconds, so small kinds of records are not asked).
+      if (options?.exact || !mayHoldLargeRecords(storagePath)) {
+        return readRecord(file, record, "read", options);
       }
       return readRecordFile(file, record, this.#buffers);
     });
@@ -1272,16 +1274,13 @@ function readRecord(
   action: string,
   options?: GetOptions,
 ): JsonObject {
-  return records.parse(readText(file, record, action), record, options);
-}
-
-/** Reads a record's file. */
-function readText(file: string, record: string, action: string): string {
+  let text: string;
   try {
-    return Deno.readTextFileSync(file);
+    text = Deno.readTextFileSync(file);
   } catch (error) {
     throw failure(error, action, record);
   }
+  return records.parse(text, record, options);
 }
 
 /**
