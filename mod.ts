@@ -115,6 +115,7 @@ export type {
   MoveOldestOptions,
   RecordCheck,
   StorageAdapter,
+  UploadOptions,
 } from "./src/adapter.ts";
 export type {
   AttemptTerms,

@@ -36,6 +36,21 @@ export interface GetOptions {
   exact?: boolean;
 }
 
+/** Options of {@linkcode StorageAdapter.upload}. */
+export interface UploadOptions {
+  /**
+   * Replace a record that exists instead of refusing with
+   * {@linkcode AlreadyExistsError}: a create-or-replace ("put"), atomic with
+   * respect to `update`, `delete` and `move` as `update` is. For a record
+   * that is usually new, such as one with an id that was just made, or a
+   * result recorded under a decided lease; {@linkcode LocalAdapter} then
+   * places the file with one `rename` instead of a `link` and an `unlink`.
+   *
+   * @default {false}
+   */
+  overwrite?: boolean;
+}
+
 /** Options of {@linkcode StorageAdapter.update} and {@linkcode StorageAdapter.delete}. */
 export interface RecordCheck {
   /**
@@ -132,11 +147,18 @@ export interface StorageAdapter {
    * @param storagePath The folder, e.g. `jobs/queued/fermions`.
    * @param id The record's id.
    * @param content A JSON object.
+   * @param options With `overwrite: true`, an existing record is replaced.
    * @returns A promise that resolves once the record is stored.
-   * @throws {AlreadyExistsError} When the record exists.
+   * @throws {AlreadyExistsError} When the record exists (and `overwrite` is
+   *   not set).
    * @throws {InvalidRecordError} When the content is not a JSON object.
    */
-  upload(storagePath: string, id: string, content: object): Promise<void>;
+  upload(
+    storagePath: string,
+    id: string,
+    content: object,
+    options?: UploadOptions,
+  ): Promise<void>;
 
   /**
    * Reads a record.

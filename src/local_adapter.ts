@@ -16,6 +16,7 @@ import {
   records,
   settle,
   type StorageAdapter,
+  type UploadOptions,
 } from "./adapter.ts";
 import {
   AlreadyExistsError,
@@ -70,6 +71,10 @@ export interface LocalAdapterOptions {
 const FILE = /^([A-Za-z0-9_-]{1,128})\.json$/;
 /** The name of the folders that hold temp files. No storage path can name one. */
 const TEMP = ".tmp";
+/** How `#write` places a file: linked, so that an existing record is kept. */
+const CREATE = "create";
+/** How `#write` places a file: renamed over whatever is there. */
+const PUT = "put";
 // Records up to this size are read and written with synchronous calls: a few
 // microseconds each, against about 30 µs for a trip through the thread pool.
 const SYNC_LIMIT = 256 * 1024;
@@ -255,31 +260,44 @@ export class LocalAdapter implements StorageAdapter {
   }
 
   /**
-   * Creates a record, atomically.
+   * Creates a record, atomically: a temp file linked into place, so that an
+   * existing record is never replaced; with `overwrite: true`, renamed into
+   * place under the folder's lock, replacing whatever is there.
    *
    * @param storagePath The folder.
    * @param id The record's id.
    * @param content A JSON object.
+   * @param options With `overwrite: true`, an existing record is replaced.
    * @returns Nothing.
-   * @throws {AlreadyExistsError} When the record exists.
+   * @throws {AlreadyExistsError} When the record exists (and `overwrite` is
+   *   not set).
    * @throws {StorageError} When the filesystem refuses.
    */
   async upload(
     storagePath: string,
     id: string,
     content: object,
+    options?: UploadOptions,
   ): Promise<void> {
     records.check(this, storagePath, id);
     const record = records.name(storagePath, id);
-    await this.#write(
+    const overwrite = records.flag(options?.overwrite ?? false, "overwrite");
+    const replaced = await this.#write(
       storagePath,
       id,
       await records.serializeInSlices(content, record),
-      undefined,
+      overwrite ? PUT : CREATE,
     );
     const listing = this.#listings.get(storagePath);
-    // A new file is the newest of its folder, so it goes last in the listing.
-    if (listing !== undefined && !listing.stale) listing.ids.push(id);
+    if (listing === undefined) return;
+    if (replaced) {
+      // The new file has a new time, which makes the record the newest.
+      listing.times.delete(id);
+      listing.stale = true;
+    } else if (!listing.stale) {
+      // A new file is the newest of its folder, so it goes last in the listing.
+      listing.ids.push(id);
+    }
   }
 
   /**
@@ -804,22 +822,34 @@ export class LocalAdapter implements StorageAdapter {
   }
 
   /**
-   * Writes a file atomically: a temp file on the folder's filesystem, then a
-   * link (create, when `replace` is undefined) or, under the folder's lock
-   * and after `replace.check`, a rename (replace).
+   * Writes a file atomically: a temp file on the folder's filesystem, then
+   * placed by `how`: {@linkcode CREATE} links it (the record must not exist),
+   * {@linkcode PUT} renames it over whatever is there under the folder's
+   * lock, and a {@linkcode RecordCheck} renames it over the existing record,
+   * under the folder's lock and after the check.
+   *
+   * @returns Whether an existing record was replaced; a {@linkcode PUT} tells
+   *   only while this adapter keeps a listing of the folder (else `false`).
    */
   async #write(
     storagePath: string,
     id: string,
     pieces: string[],
-    replace: RecordCheck | undefined,
-  ): Promise<void> {
+    how: typeof CREATE | typeof PUT | RecordCheck,
+  ): Promise<boolean> {
     const record = records.name(storagePath, id);
-    const what = `Cannot ${replace ? "update" : "create"} ${record}`;
+    const what = `Cannot ${
+      how === CREATE || how === PUT ? "create" : "update"
+    } ${record}`;
     const target = this.#file(storagePath, id);
     const data = await encodePieces(pieces);
+    let replaced = false;
     for (let attempt = 0;; attempt++) {
-      const tempFolder = this.#tempFolder(storagePath, !replace, what);
+      const tempFolder = this.#tempFolder(
+        storagePath,
+        how === CREATE || how === PUT,
+        what,
+      );
       const temp = `${tempFolder}/${id}.${crypto.randomUUID()}.tmp`;
       let placed = false;
       try {
@@ -827,10 +857,12 @@ export class LocalAdapter implements StorageAdapter {
           ? this.#stamp(storagePath)
           : undefined;
         await this.#writeTemp(temp, data, stamp, what);
-        if (replace === undefined) {
+        if (how === CREATE) {
           this.#link(temp, target, storagePath, what);
+        } else if (how === PUT) {
+          replaced = this.#put(temp, target, storagePath, what);
         } else {
-          const check = replace.check;
+          const check = how.check;
           this.#locked([storagePath], what, () => {
             if (check !== undefined) {
               check(readRecord(target, record, "update"));
@@ -844,6 +876,7 @@ export class LocalAdapter implements StorageAdapter {
               throw storageError(error, what);
             }
           });
+          replaced = true;
         }
         placed = true;
       } catch (error) {
@@ -859,11 +892,41 @@ export class LocalAdapter implements StorageAdapter {
         throw error;
       } finally {
         // A rename consumed the temp file; a link leaves it behind.
-        if (replace === undefined || !placed) tryRemove(temp);
+        if (how === CREATE || !placed) tryRemove(temp);
       }
       break;
     }
     if (this.fsync) await this.#syncFolder(storagePath, record);
+    return replaced;
+  }
+
+  /**
+   * Renames a written temp file into place under the folder's lock, whether
+   * or not the record exists.
+   *
+   * @returns Whether a record was replaced, when this adapter keeps a listing
+   *   of the folder (which must then learn of it); else `false`.
+   */
+  #put(temp: string, target: string, storagePath: string, what: string) {
+    const watched = this.#listings.has(storagePath);
+    for (let attempt = 0;; attempt++) {
+      const outcome = this.#locked([storagePath], what, () => {
+        const existed = watched && exists(target);
+        try {
+          Deno.renameSync(temp, target);
+          return existed;
+        } catch (error) {
+          const code = errorCode(error);
+          if (code !== "ENOENT" || attempt > 0) {
+            throw storageError(error, what);
+          }
+          return "no folder";
+        }
+      });
+      if (outcome !== "no folder") return outcome;
+      // Made outside the lock; the rename then takes the folder's lock.
+      makeFolder(this.#root + storagePath, what);
+    }
   }
 
   /** Links a written temp file into place; the record must not exist. */

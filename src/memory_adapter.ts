@@ -14,6 +14,7 @@ import {
   records,
   settle,
   type StorageAdapter,
+  type UploadOptions,
 } from "./adapter.ts";
 import { AlreadyExistsError, NotFoundError } from "./errors.ts";
 import { normalizeProviderName } from "./names.ts";
@@ -87,23 +88,37 @@ export class MemoryAdapter implements StorageAdapter {
    * @param storagePath The folder.
    * @param id The record's id.
    * @param content A JSON object; a copy is stored.
+   * @param options With `overwrite: true`, an existing record is replaced.
    * @returns Nothing.
    */
-  upload(storagePath: string, id: string, content: object): Promise<void> {
+  upload(
+    storagePath: string,
+    id: string,
+    content: object,
+    options?: UploadOptions,
+  ): Promise<void> {
     return settle(() => {
       records.check(this, storagePath, id);
       const record = records.name(storagePath, id);
+      const overwrite = records.flag(options?.overwrite ?? false, "overwrite");
       return andThen(
         records.serializeInSlices(content, record),
-        (pieces) => this.#create(storagePath, id, pieces.join(""), record),
+        (pieces) =>
+          this.#create(storagePath, id, pieces.join(""), record, overwrite),
       );
     });
   }
 
-  /** Creates a record from its text, in one step. */
-  #create(storagePath: string, id: string, json: string, record: string) {
+  /** Creates (or, with `overwrite`, replaces) a record from its text, in one step. */
+  #create(
+    storagePath: string,
+    id: string,
+    json: string,
+    record: string,
+    overwrite: boolean,
+  ) {
     const folder = this.#folder(storagePath, true);
-    if (folder.has(id)) {
+    if (!overwrite && folder.has(id)) {
       throw new AlreadyExistsError(`Cannot create ${record}: it exists`);
     }
     this.#put(storagePath, folder, id, {

@@ -207,29 +207,29 @@ export function parseInput<T>(
   return result.value;
 }
 
-/** Options of {@linkcode putRecord}. */
-export interface PutOptions {
-  /**
-   * Try to create the record before trying to replace it: the cheaper order
-   * for a record that usually does not exist yet (a lease, a result), since a
-   * failed attempt costs an error with its stack trace.
-   */
-  expectNew?: boolean;
-}
-
-/** Creates a record or replaces it, whichever applies. */
+/**
+ * Creates a record or replaces it, whichever applies: one `upload` with
+ * `overwrite: true`. An adapter that does not know that option (one written
+ * for an earlier version of the contract) refuses an existing record with
+ * {@linkcode AlreadyExistsError}; then the record is replaced with `update`,
+ * or created again if it went meanwhile.
+ */
 export async function putRecord(
   adapter: StorageAdapter,
   key: { path: string; id: string },
   content: object,
-  options: PutOptions = {},
 ): Promise<void> {
+  try {
+    await adapter.upload(key.path, key.id, content, { overwrite: true });
+    return;
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+  }
   const create = () => adapter.upload(key.path, key.id, content);
   const replace = () => adapter.update(key.path, key.id, content);
-  const steps = options.expectNew ? [create, replace] : [replace, create];
   // A few rounds cover concurrent creates and deletes between the calls.
   for (let round = 0;; round++) {
-    for (const step of steps) {
+    for (const step of [replace, create]) {
       try {
         await step();
         return;

@@ -86,6 +86,8 @@ const snapshot = (adapter: StorageAdapter) =>
 /**
  * A StorageAdapter that logs every write that succeeded, to check the order
  * of writes: `write <path>/<id>` (created or replaced), `move`, `delete`.
+ * Like an adapter written for an earlier version of the contract, its
+ * `upload` knows no options: `overwrite` is ignored.
  */
 class LoggingAdapter implements StorageAdapter {
   readonly log: string[] = [];
@@ -485,6 +487,31 @@ Deno.test("updateInDatabase() with DONE decides on the lease, then writes the re
   assert.deepEqual(await adapter.get(finishedPath("spins"), jobId), JOB);
   assert.deepEqual(await adapter.list(RUNNING), []);
   assert.deepEqual(await adapter.list(leasesPath("spins")), []);
+});
+
+Deno.test("updateInDatabase() replaces an earlier run's result, also on an adapter whose upload() knows no overwrite option", async () => {
+  for (
+    const adapter of [new MemoryAdapter({ name: "lab" }), new LoggingAdapter()]
+  ) {
+    await spinStore(adapter);
+    const jobId = await uploadJob(adapter, { job: JOB, ...ALICE });
+    await uploadStatus(adapter, { ...ALICE, jobId });
+    // What a worker left that wrote its result and then lost its lease.
+    await adapter.upload(resultsPath("spins"), jobId, {
+      ...resultOf(jobId),
+      header: { run: "earlier" },
+    });
+    const { token } = await getNextJobInQueue(adapter, "spins");
+    await updateInDatabase(adapter, { ...ran(jobId), token });
+    assert.deepEqual(
+      await adapter.get(resultsPath("spins"), jobId),
+      resultOf(jobId),
+    );
+    assert.deepEqual(
+      await adapter.get(statusPath("spins"), jobId),
+      done(jobId),
+    );
+  }
 });
 
 Deno.test("updateInDatabase() creates a missing status", async () => {

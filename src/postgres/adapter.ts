@@ -15,6 +15,7 @@ import {
   type RecordCheck,
   records,
   type StorageAdapter,
+  type UploadOptions,
 } from "../adapter.ts";
 import {
   AlreadyExistsError,
@@ -171,26 +172,33 @@ export class PostgresAdapter implements StorageAdapter {
    * @param storagePath The folder.
    * @param id The record's id.
    * @param content A JSON object; its JSON text is stored.
+   * @param options With `overwrite: true`, an existing record is replaced
+   *   (one `INSERT … ON CONFLICT DO UPDATE`).
    * @returns Nothing.
-   * @throws {AlreadyExistsError} When the record exists.
+   * @throws {AlreadyExistsError} When the record exists (and `overwrite` is
+   *   not set).
    */
   async upload(
     storagePath: string,
     id: string,
     content: object,
+    options?: UploadOptions,
   ): Promise<void> {
     records.check(this, storagePath, id);
     const record = records.name(storagePath, id);
+    const overwrite = records.flag(options?.overwrite ?? false, "overwrite");
     const text = (await records.serializeInSlices(content, record)).join("");
     const rows = await this.#db.run(
       `Cannot create ${record}`,
       (sql) =>
-        sql.unsafe(this.#db.sql.upload, [storagePath, id, text], {
-          prepare: true,
-        }),
+        sql.unsafe(
+          overwrite ? this.#db.sql.put : this.#db.sql.upload,
+          [storagePath, id, text],
+          { prepare: true },
+        ),
       { idempotent: false },
     );
-    if (rows.length === 0) {
+    if (!overwrite && rows.length === 0) {
       throw new AlreadyExistsError(`Cannot create ${record}: it exists`);
     }
   }

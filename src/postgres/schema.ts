@@ -354,6 +354,8 @@ $fn$;
 export interface Statements {
   /** `$1` path, `$2` id, `$3` content; returns a row when created. */
   upload: string;
+  /** Creates a record or replaces it: `$1` path, `$2` id, `$3` text. */
+  put: string;
   /** `$1` path, `$2` id; returns `content`, `seq`. */
   get: string;
   /** `$1` path, `$2` id, `$3` content; returns a row when replaced. */
@@ -463,6 +465,9 @@ SELECT c.id, (SELECT count(*) FROM leased) > 0 AS claimed FROM candidate c`;
     upload:
       `INSERT INTO ${t} (path, id, content, seq) VALUES ($1, $2, $3, ${seq})
       ON CONFLICT (path, id) DO NOTHING RETURNING 1 AS created`,
+    put: `INSERT INTO ${t} (path, id, content, seq) VALUES ($1, $2, $3, ${seq})
+      ON CONFLICT (path, id) DO UPDATE
+      SET content = excluded.content, seq = excluded.seq, written_at = now()`,
     get: `SELECT content, seq FROM ${t} WHERE path = $1 AND id = $2`,
     update: `UPDATE ${t} SET content = $3, seq = ${seq}, written_at = now()
       WHERE path = $1 AND id = $2 RETURNING 1 AS updated`,

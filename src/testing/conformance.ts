@@ -645,6 +645,48 @@ const CASES: Case[] = [
     },
   },
   {
+    name:
+      "upload() with overwrite creates a record, or replaces it as update() does: it becomes the newest",
+    async fn({ adapter, writeInOrder, stamp }) {
+      await adapter.upload(OTHER, "new", { v: 1 }, { overwrite: true });
+      expectEqual(
+        await adapter.get(OTHER, "new"),
+        { v: 1 },
+        "get() of a record made by upload() with overwrite",
+      );
+      await writeInOrder(QUEUE, ["c", "b", "a"]);
+      expectEqual(
+        await adapter.moveOldest(QUEUE, RUNNING),
+        "c",
+        "moveOldest() after writing c, b, a",
+      );
+      await adapter.upload(QUEUE, "b", { v: 2 }, { overwrite: true });
+      await stamp(QUEUE, "b");
+      expectEqual(
+        await adapter.list(QUEUE),
+        ["a", "b"],
+        "list() after writing b, a and then uploading b again with overwrite",
+      );
+      expectEqual(
+        await drain(adapter, QUEUE, RUNNING),
+        ["a", "b"],
+        "moveOldest() in turn after b was uploaded again with overwrite",
+      );
+      expectEqual(
+        await adapter.get(RUNNING, "b"),
+        { v: 2 },
+        "The replaced record after it was moved",
+      );
+      await rejection(
+        "upload() with overwrite: 1",
+        // deno-lint-ignore no-explicit-any
+        () => adapter.upload(QUEUE, "x", {}, { overwrite: 1 as any }),
+        InvalidRecordError,
+      );
+      await expectGone(adapter, QUEUE, "x", "a refused overwrite option");
+    },
+  },
+  {
     name: "upload() gives exactly one of two concurrent creators the record",
     async fn({ adapter, rounds }) {
       for (const id of ids("r", rounds)) {
@@ -1842,6 +1884,49 @@ const CASES: Case[] = [
           await adapter.get(QUEUE, id),
           { v: winners[0] },
           `${id} after the two update()s`,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "upload() with overwrite in another process while update()s with a check run here: the overwrite is never lost",
+    needs: ["peer"],
+    async fn({ adapter, peer, rounds }) {
+      const other = await peer();
+      const replaced = new Error("the other process's record is in place");
+      for (const [i, id] of ids("r", rounds).entries()) {
+        await adapter.upload(QUEUE, id, { id, n: 0 });
+        const request = await other.send([{
+          op: "upload",
+          path: QUEUE,
+          id,
+          content: { id, by: "peer" },
+          overwrite: true,
+        }]);
+        // Each update checks that the record is still this process's; with a
+        // slow check, the other process's write lands while a check runs:
+        // without the lock that update() holds, it would then be replaced.
+        let updates = 0;
+        while (updates < 2000) {
+          try {
+            await adapter.update(QUEUE, id, { id, n: updates + 1 }, {
+              check(current) {
+                if (i % 2 === 1) busy(0.2);
+                if (current.by === "peer") throw replaced;
+              },
+            });
+          } catch (error) {
+            if (error === replaced) break;
+            throw error;
+          }
+          updates++;
+        }
+        await succeeded(`upload() with overwrite of ${id}`, request.outcomes);
+        expectEqual(
+          await adapter.get(QUEUE, id),
+          { id, by: "peer" },
+          `${id} after another process uploaded it with overwrite while this one updated it (${updates} updates succeeded)`,
         );
       }
     },

@@ -9,10 +9,12 @@
  */
 
 import type {
+  GetOptions,
   JsonObject,
   MoveOldestOptions,
   RecordCheck,
   StorageAdapter,
+  UploadOptions,
 } from "../adapter.ts";
 import { StorageError } from "../errors.ts";
 
@@ -133,11 +135,17 @@ export class FaultyAdapter implements StorageAdapter {
    * @param path The folder.
    * @param id The record's id.
    * @param content A JSON object.
+   * @param options Whether an existing record is replaced.
    * @returns Nothing.
    */
-  async upload(path: string, id: string, content: object): Promise<void> {
+  async upload(
+    path: string,
+    id: string,
+    content: object,
+    options?: UploadOptions,
+  ): Promise<void> {
     await this.#plan.before?.({ method: "upload", path, id });
-    return await this.#inner.upload(path, id, content);
+    return await this.#inner.upload(path, id, content, options);
   }
 
   /**
@@ -145,11 +153,16 @@ export class FaultyAdapter implements StorageAdapter {
    *
    * @param path The folder.
    * @param id The record's id.
+   * @param options Whether to keep numbers exactly.
    * @returns The content.
    */
-  async get(path: string, id: string): Promise<JsonObject> {
+  async get(
+    path: string,
+    id: string,
+    options?: GetOptions,
+  ): Promise<JsonObject> {
     await this.#plan.before?.({ method: "get", path, id });
-    return await this.#inner.get(path, id);
+    return await this.#inner.get(path, id, options);
   }
 
   /**

@@ -21,10 +21,16 @@ import type { JsonObject, StorageAdapter } from "../adapter.ts";
  * One document operation for a peer. `update` and `delete` can carry a
  * check in data form: with `expect`, the peer's `check` refuses unless the
  * current content deep-equals `expect` (the refusal's outcome has the error
- * name `"CheckRefused"`).
+ * name `"CheckRefused"`). `upload` can carry `overwrite`.
  */
 export type PeerOperation =
-  | { op: "upload"; path: string; id: string; content: JsonObject }
+  | {
+    op: "upload";
+    path: string;
+    id: string;
+    content: JsonObject;
+    overwrite?: boolean;
+  }
   | { op: "get"; path: string; id: string }
   | {
     op: "update";
@@ -278,7 +284,14 @@ async function perform(
 function dispatch(adapter: StorageAdapter, operation: PeerOperation) {
   switch (operation.op) {
     case "upload":
-      return adapter.upload(operation.path, operation.id, operation.content);
+      return adapter.upload(
+        operation.path,
+        operation.id,
+        operation.content,
+        operation.overwrite === undefined
+          ? undefined
+          : { overwrite: operation.overwrite },
+      );
     case "get":
       return adapter.get(operation.path, operation.id);
     case "update":
