@@ -838,18 +838,14 @@ export class LocalAdapter implements StorageAdapter {
     how: typeof CREATE | typeof PUT | RecordCheck,
   ): Promise<boolean> {
     const record = records.name(storagePath, id);
-    const what = `Cannot ${
-      how === CREATE || how === PUT ? "create" : "update"
-    } ${record}`;
+    // An update replaces a record that exists; the others may create one.
+    const creates = how === CREATE || how === PUT;
+    const what = `Cannot ${creates ? "create" : "update"} ${record}`;
     const target = this.#file(storagePath, id);
     const data = await encodePieces(pieces);
     let replaced = false;
     for (let attempt = 0;; attempt++) {
-      const tempFolder = this.#tempFolder(
-        storagePath,
-        how === CREATE || how === PUT,
-        what,
-      );
+      const tempFolder = this.#tempFolder(storagePath, creates, what);
       const temp = `${tempFolder}/${id}.${crypto.randomUUID()}.tmp`;
       let placed = false;
       try {
